@@ -1,0 +1,227 @@
+//! The application: shared state, the router with its middleware, and the listener.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, AppJson};
+use crate::host::{Catalog, dev, dev_blobs, dispatch};
+use crate::settings::{RunMode, Settings};
+use crate::store::Stores;
+use crate::store::embedded::FolderBlobs;
+use crate::{health, request_id};
+
+/// The default JSON body limit; routes that need more say so explicitly.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Invocation payloads carry queue messages and Web PubSub frames (up to 1 MB each, base64).
+const INVOCATION_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub stores: Stores,
+    pub functions: Arc<Catalog>,
+    /// The embedded blob store, when blobs are local: it serves its own signed URLs.
+    pub dev_blobs: Option<Arc<FolderBlobs>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "portal-api",
+        description = "Learning portal, chat and file sharing API. Errors are application/problem+json with a stable `code`."
+    ),
+    components(schemas(crate::error::Problem)),
+    tags((name = "health", description = "Liveness and readiness"))
+)]
+struct ApiDoc;
+
+/// The `/api` router and its OpenAPI document, built from the same route list so they cannot
+/// disagree.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .split_for_parts()
+}
+
+/// Assembles the whole router for `state`.
+pub fn router(state: AppState) -> Router {
+    let (api, mut openapi) = api_router();
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let openapi = Arc::new(openapi);
+    let timeout = state.settings.request_timeout;
+
+    let api = api
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(timeout, timeout_middleware));
+
+    // Non-HTTP invocations: no request timeout here, the host enforces functionTimeout.
+    let mut app = Router::new()
+        .route("/", get(root))
+        .route(
+            "/{function}",
+            post(dispatch::invocation_route).layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT)),
+        )
+        .merge(api);
+
+    if state.settings.mode == RunMode::Local {
+        app = app
+            .route("/admin/functions/{name}", post(dev::run_now))
+            .route(
+                "/api/dev/blobs/{container}/{*name}",
+                put(dev_blobs::put_blob)
+                    .get(dev_blobs::get_blob)
+                    .layer(DefaultBodyLimit::disable()),
+            );
+    }
+
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(request_id::middleware))
+}
+
+/// `GET /`: the Functions host polls it until the handler answers.
+async fn root() -> AppJson<serde_json::Value> {
+    AppJson(serde_json::json!({"service": "portal-api", "health": "/api/healthz"}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("No route matches this path.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "This path does not accept that method.",
+    )
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}
+
+async fn timeout_middleware(
+    State(timeout): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            "The request took too long; retry shortly.",
+        )
+        .with_retry_after(1)
+        .into_response(),
+    }
+}
+
+/// A bound, ready-to-serve application. `port()` is known before serving, so tests bind port
+/// 0 and ask.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds 127.0.0.1 (never 0.0.0.0: in Azure only the host may call us) and builds the
+    /// state. Reads local files only; makes no network call.
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port))).await?;
+        let port = listener.local_addr()?.port();
+        settings.port = port;
+        if settings.public_base_url.is_none() {
+            settings.public_base_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}"))?);
+        }
+        let functions = Catalog::load(&settings.script_root)?;
+        let (stores, dev_blobs) = Stores::from_settings(&settings)?;
+        for (name, backend) in stores.backends.all() {
+            tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
+        }
+        let state = AppState {
+            settings: Arc::new(settings),
+            stores,
+            functions: Arc::new(functions),
+            dev_blobs,
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.state.settings.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is told to stop; in local mode also runs the dev host.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if self.state.settings.mode == RunMode::Local {
+            dev::spawn(self.state.clone());
+        }
+        tracing::info!(
+            mode = ?self.state.settings.mode,
+            "listening on http://127.0.0.1:{}",
+            self.port()
+        );
+        let app = router(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,96 @@
+//! `GET /api/healthz` (the process is up) and `GET /api/readyz` (every backend answers).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::error::AppJson;
+use crate::store::{Backend, StoreResult};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The process is up; touches no backend.
+#[utoipa::path(get, path = "/api/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn healthz() -> AppJson<Health> {
+    AppJson(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DependencyStatus {
+    #[schema(value_type = String, example = "embedded")]
+    pub backend: Backend,
+    /// `ok`, `down` or `timeout`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` when every dependency is `ok`, else `unavailable`.
+    pub status: &'static str,
+    pub dependencies: BTreeMap<&'static str, DependencyStatus>,
+}
+
+/// How long a backend may take to answer before it counts as down.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) -> &'static str {
+    match tokio::time::timeout(PING_TIMEOUT, ping).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(dependency = name, "readiness check failed: {e}");
+            "down"
+        }
+        Err(_) => {
+            tracing::warn!(dependency = name, "readiness check timed out");
+            "timeout"
+        }
+    }
+}
+
+/// Pings every backend at once and reports each; 503 when any is not `ok`.
+#[utoipa::path(get, path = "/api/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Every dependency answers", body = Readiness),
+        (status = 503, description = "At least one dependency is down", body = Readiness),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, AppJson<Readiness>) {
+    let s = &state.stores;
+    let (documents, blobs, queues, secrets, cache) = tokio::join!(
+        check("documents", s.documents.ping()),
+        check("blobs", s.blobs.ping()),
+        check("queues", s.queues.ping()),
+        check("secrets", s.secrets.ping()),
+        check("cache", s.cache.ping()),
+    );
+    let statuses = [documents, blobs, queues, secrets, cache];
+    let dependencies: BTreeMap<_, _> = s
+        .backends
+        .all()
+        .into_iter()
+        .zip(statuses)
+        .map(|((name, backend), status)| (name, DependencyStatus { backend, status }))
+        .collect();
+    let ready = statuses.iter().all(|s| *s == "ok");
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        AppJson(Readiness {
+            status: if ready { "ready" } else { "unavailable" },
+            dependencies,
+        }),
+    )
+}

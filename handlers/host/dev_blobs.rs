@@ -1,0 +1,153 @@
+//! `/api/dev/blobs/{container}/{*name}`: the local stand-in for Blob Storage's signed URLs, so
+//! a client uploads and downloads with the same code locally as against a SAS in Azure.
+//! PUT behaves like Put Blob (needs `x-ms-blob-type: BlockBlob`, answers 201); GET answers the
+//! bytes with their content type. Local mode only.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::{PutOptions, SasAccess, StoreError};
+
+/// The largest upload the local endpoint takes (the `video` category's maximum).
+pub const MAX_UPLOAD_BYTES: u64 = 500 * 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct Signature {
+    sp: String,
+    se: i64,
+    sig: String,
+}
+
+fn denied() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "SIGNATURE_INVALID",
+        "The signed URL is invalid, expired, or does not allow this operation.",
+    )
+}
+
+pub async fn put_blob(
+    State(state): State<AppState>,
+    Path((container, name)): Path<(String, String)>,
+    Query(sig): Query<Signature>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let blobs = state.dev_blobs.as_ref().ok_or_else(denied)?;
+    if !blobs.verify(
+        &container,
+        &name,
+        SasAccess::CreateWrite,
+        &sig.sp,
+        sig.se,
+        &sig.sig,
+    ) {
+        return Err(denied());
+    }
+    let headers = request.headers().clone();
+    if header_str(&headers, "x-ms-blob-type") != Some("BlockBlob") {
+        return Err(ApiError::bad_request(
+            "MISSING_BLOB_TYPE",
+            "Send x-ms-blob-type: BlockBlob, as Azure Blob Storage requires.",
+        ));
+    }
+    let declared =
+        header_str(&headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+        return Err(too_large());
+    }
+    // Stream to a temporary file: a large upload never sits in memory.
+    let temp = blobs.temp_path();
+    let written = async {
+        let mut file = tokio::fs::File::create(&temp)
+            .await
+            .map_err(|e| ApiError::internal(e))?;
+        let mut stream = request.into_body().into_data_stream();
+        let mut total: u64 = 0;
+        while let Some(chunk) = stream.try_next().await.map_err(|_| {
+            ApiError::bad_request("UPLOAD_INTERRUPTED", "The upload body was cut off.")
+        })? {
+            total += chunk.len() as u64;
+            if total > MAX_UPLOAD_BYTES {
+                return Err(too_large());
+            }
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::internal(e))?;
+        }
+        file.sync_all().await.map_err(|e| ApiError::internal(e))?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = written {
+        let _ = tokio::fs::remove_file(&temp).await;
+        return Err(e);
+    }
+    let options = PutOptions {
+        content_type: header_str(&headers, header::CONTENT_TYPE.as_str()).map(str::to_owned),
+        metadata: Vec::new(),
+        if_not_exists: false,
+    };
+    let props = blobs
+        .commit(&container, &name, &temp, options)
+        .await
+        .map_err(blob_error)?;
+    let mut response = StatusCode::CREATED.into_response();
+    if let Some(etag) = props.etag.and_then(|e| e.parse().ok()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+pub async fn get_blob(
+    State(state): State<AppState>,
+    Path((container, name)): Path<(String, String)>,
+    Query(sig): Query<Signature>,
+) -> Result<Response, ApiError> {
+    let blobs = state.dev_blobs.as_ref().ok_or_else(denied)?;
+    if !blobs.verify(
+        &container,
+        &name,
+        SasAccess::Read,
+        &sig.sp,
+        sig.se,
+        &sig.sig,
+    ) {
+        return Err(denied());
+    }
+    use crate::store::Blobs;
+    let (bytes, props) = blobs
+        .get(&container, &name)
+        .await
+        .map_err(blob_error)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "BLOB_NOT_FOUND", "No such blob."))?;
+    let content_type = props
+        .content_type
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Ok(([(header::CONTENT_TYPE, content_type)], Body::from(bytes)).into_response())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "The upload is larger than the local blob endpoint accepts.",
+    )
+}
+
+fn blob_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Invalid(detail) => ApiError::bad_request("INVALID_BLOB_NAME", detail),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,110 @@
+//! Dispatch of non-HTTP invocations: `POST /<FunctionName>` from the Functions host, and the
+//! same call from the local dev host, land in [`invoke`].
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use futures::future::BoxFuture;
+
+use super::protocol::{Invocation, InvocationReply, InvocationRequest};
+use crate::app::AppState;
+use crate::error::{ApiError, AppJson};
+
+/// A trigger function: takes the app and one invocation, answers the reply or fails (the host
+/// then retries queue messages and records the failure).
+pub type TriggerFn =
+    fn(AppState, Invocation) -> BoxFuture<'static, anyhow::Result<InvocationReply>>;
+
+/// A trigger function and the binding type it understands.
+#[derive(Clone, Copy)]
+pub struct Registered {
+    pub trigger_type: &'static str,
+    pub run: TriggerFn,
+}
+
+/// Every trigger function the handler implements, by function (folder) name.
+pub fn registry() -> &'static HashMap<&'static str, Registered> {
+    static REGISTRY: OnceLock<HashMap<&'static str, Registered>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        HashMap::from([(
+            "cleanup",
+            Registered {
+                trigger_type: "timerTrigger",
+                run: |state, inv| Box::pin(crate::jobs::cleanup::run(state, inv)),
+            },
+        )])
+    })
+}
+
+/// Finds a registered function ignoring case, as the catalog does.
+fn registered(name: &str) -> Option<(&'static str, Registered)> {
+    registry()
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(k, v)| (*k, *v))
+}
+
+/// Runs one invocation. Unknown functions are 404; a failing function is 500 so that the host
+/// counts the attempt as failed.
+pub async fn invoke(
+    state: &AppState,
+    function: &str,
+    request: InvocationRequest,
+) -> Result<InvocationReply, ApiError> {
+    let (name, registered) = registered(function).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "FUNCTION_NOT_FOUND",
+            format!("No function named '{function}' is registered."),
+        )
+    })?;
+    let trigger_binding = state
+        .functions
+        .get(name)
+        .and_then(|f| f.trigger())
+        .map(|b| b.name.clone());
+    let invocation = Invocation {
+        function: name.to_owned(),
+        trigger_binding,
+        request,
+    };
+    let started = std::time::Instant::now();
+    match (registered.run)(state.clone(), invocation).await {
+        Ok(reply) => {
+            tracing::info!(
+                function = name,
+                ms = started.elapsed().as_millis() as u64,
+                "invocation succeeded"
+            );
+            Ok(reply)
+        }
+        Err(e) => {
+            let mut err = ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INVOCATION_FAILED",
+                format!("Function '{name}' failed."),
+            );
+            err.source = Some(e);
+            Err(err)
+        }
+    }
+}
+
+/// `POST /{function}`: the custom-handler door for every non-HTTP trigger.
+pub async fn invocation_route(
+    State(state): State<AppState>,
+    Path(function): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<AppJson<InvocationReply>, ApiError> {
+    // Parsed by hand rather than with a JSON extractor: the host's Content-Type is not
+    // something to depend on, and a bad body must still answer 400 in the problem format.
+    let request: InvocationRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "MALFORMED_INVOCATION",
+            format!("The invocation body is not {{\"Data\": {{...}}, \"Metadata\": {{...}}}}: {e}"),
+        )
+    })?;
+    invoke(&state, &function, request).await.map(AppJson)
+}

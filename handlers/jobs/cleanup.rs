@@ -1,0 +1,34 @@
+//! `cleanup` (timer, daily): removes what outlived its time in stores that do not expire data
+//! on their own. Cosmos DB and Redis expire by TTL themselves and report 0 here; the embedded
+//! SQLite store and in-process cache are swept. Later features add their own sweeps (expired
+//! share links, abandoned uploads) here.
+
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::host::protocol::TimerInfo;
+use crate::host::{Invocation, InvocationReply};
+
+pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<InvocationReply> {
+    let timer: TimerInfo = invocation
+        .trigger_value()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let documents = state.stores.documents.purge_expired().await?;
+    let cache_entries = state.stores.cache.purge_expired().await?;
+    let mut reply = InvocationReply::default();
+    if timer.is_past_due {
+        reply.log("cleanup: the run is past due");
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    reply.log(format!(
+        "cleanup: removed {documents} expired documents and {cache_entries} cache entries in {ms} ms"
+    ));
+    reply.return_value = json!({
+        "expiredDocuments": documents,
+        "expiredCacheEntries": cache_entries,
+        "durationMs": ms,
+    });
+    Ok(reply)
+}

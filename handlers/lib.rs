@@ -1,0 +1,16 @@
+//! portal-api: the learning portal, chat and file-sharing backend, served as one Azure
+//! Functions custom handler (see DESIGN.md). `main.rs` only reads settings and serves; all of
+//! the application lives here so tests and benchmarks drive the same code.
+
+pub mod app;
+pub mod error;
+pub mod health;
+pub mod host;
+pub mod jobs;
+pub mod request_id;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{AppState, Application};
+pub use settings::Settings;

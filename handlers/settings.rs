@@ -1,0 +1,406 @@
+//! Typed settings, read once from the environment at start-up.
+//!
+//! Every name here is part of the contract (DESIGN.md section 2) and is listed in
+//! `local.settings.json.example`. A value that does not parse stops start-up with a message
+//! naming the setting; secrets are wrapped in [`Secret`] so they never reach a log line.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+/// A value that must never be printed (keys, connection strings, passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A setting whose value could not be used; start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+/// Whether the process runs under the Functions host or on its own with the local dev host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT` is set: the Functions host forwards requests to us.
+    Host,
+    /// `cargo run` on a bare machine: we also fire timers, pump queues, serve dev routes.
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct CosmosSettings {
+    pub endpoint: Url,
+    /// Absent: managed identity.
+    pub key: Option<Secret>,
+    pub database: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum StorageSettings {
+    /// Managed identity against the account's blob and queue endpoints.
+    Identity {
+        blob_endpoint: Url,
+        queue_endpoint: Url,
+    },
+    /// Account key (Azurite's well-known one, or a real account's); requests and SAS are
+    /// signed with the key.
+    SharedKey {
+        account: String,
+        key: Secret,
+        blob_endpoint: Url,
+        queue_endpoint: Url,
+    },
+}
+
+impl StorageSettings {
+    /// The blob and queue service URLs.
+    pub fn endpoints(&self) -> (&Url, &Url) {
+        match self {
+            StorageSettings::Identity {
+                blob_endpoint,
+                queue_endpoint,
+            }
+            | StorageSettings::SharedKey {
+                blob_endpoint,
+                queue_endpoint,
+                ..
+            } => (blob_endpoint, queue_endpoint),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: RunMode,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// Where `host.json` and the function folders are (the working directory by default).
+    pub script_root: PathBuf,
+    pub on_azure: bool,
+    pub allow_embedded: bool,
+    pub cosmos: Option<CosmosSettings>,
+    pub storage: Option<StorageSettings>,
+    pub key_vault_uri: Option<Url>,
+    pub redis_url: Option<Secret>,
+    /// Client id of the user-assigned managed identity, when the app uses one.
+    pub azure_client_id: Option<String>,
+    pub webpubsub_connection_string: Option<Secret>,
+    pub webpubsub_hub: String,
+    pub acs_email_endpoint: Option<Url>,
+    pub acs_email_key: Option<Secret>,
+    pub email_sender: Option<String>,
+    /// This API's external base URL; locally `http://127.0.0.1:<bound port>` when unset.
+    pub public_base_url: Option<Url>,
+    pub app_base_url: Option<Url>,
+    pub trusted_proxy_hops: usize,
+    pub request_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Reads the process environment once.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map instead of mutating the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let host_port = get("FUNCTIONS_CUSTOMHANDLER_PORT")
+            .map(|v| parse_num::<u16>("FUNCTIONS_CUSTOMHANDLER_PORT", &v))
+            .transpose()?;
+        let (mode, port) = match host_port {
+            Some(port) => (RunMode::Host, port),
+            None => (
+                RunMode::Local,
+                get("PORT")
+                    .map(|v| parse_num::<u16>("PORT", &v))
+                    .transpose()?
+                    .unwrap_or(7071),
+            ),
+        };
+
+        let cosmos = match get("COSMOS_ENDPOINT") {
+            None => None,
+            Some(endpoint) => Some(CosmosSettings {
+                endpoint: parse_url("COSMOS_ENDPOINT", &endpoint)?,
+                key: get("COSMOS_KEY").map(Secret::new),
+                database: get("COSMOS_DATABASE").unwrap_or_else(|| "portal".into()),
+            }),
+        };
+
+        let storage = match (
+            get("STORAGE_CONNECTION_STRING"),
+            get("STORAGE_BLOB_ENDPOINT"),
+            get("STORAGE_QUEUE_ENDPOINT"),
+        ) {
+            (Some(cs), _, _) => Some(parse_connection_string(&cs)?),
+            (None, Some(blob), Some(queue)) => Some(StorageSettings::Identity {
+                blob_endpoint: parse_url("STORAGE_BLOB_ENDPOINT", &blob)?,
+                queue_endpoint: parse_url("STORAGE_QUEUE_ENDPOINT", &queue)?,
+            }),
+            (None, Some(_), None) => {
+                return Err(bad(
+                    "STORAGE_QUEUE_ENDPOINT",
+                    "must be set together with STORAGE_BLOB_ENDPOINT",
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(bad(
+                    "STORAGE_BLOB_ENDPOINT",
+                    "must be set together with STORAGE_QUEUE_ENDPOINT",
+                ));
+            }
+            (None, None, None) => None,
+        };
+
+        let redis_url = match get("REDIS_URL") {
+            None => None,
+            Some(v) => {
+                let url = Url::parse(&v).map_err(|_| bad("REDIS_URL", "is not a URL"))?;
+                if !matches!(url.scheme(), "redis" | "rediss") {
+                    return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
+                }
+                Some(Secret::new(v))
+            }
+        };
+
+        let on_azure = get("WEBSITE_INSTANCE_ID").is_some();
+        let public_base_url = get("PUBLIC_BASE_URL")
+            .map(|v| parse_url("PUBLIC_BASE_URL", &v))
+            .transpose()?;
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None if on_azure => LogFormat::Json,
+            None => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(bad(
+                    "LOG_FORMAT",
+                    format!("'{other}' is not one of text, json"),
+                ));
+            }
+        };
+
+        Ok(Settings {
+            mode,
+            port,
+            data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| ".data".into())),
+            script_root: PathBuf::from(get("SCRIPT_ROOT").unwrap_or_else(|| ".".into())),
+            on_azure,
+            allow_embedded: get("ALLOW_EMBEDDED")
+                .map(|v| parse_bool("ALLOW_EMBEDDED", &v))
+                .transpose()?
+                .unwrap_or(false),
+            cosmos,
+            storage,
+            key_vault_uri: get("KEY_VAULT_URI")
+                .map(|v| parse_url("KEY_VAULT_URI", &v))
+                .transpose()?,
+            redis_url,
+            azure_client_id: get("AZURE_CLIENT_ID"),
+            webpubsub_connection_string: get("WEBPUBSUB_CONNECTION_STRING").map(Secret::new),
+            webpubsub_hub: get("WEBPUBSUB_HUB").unwrap_or_else(|| "chat".into()),
+            acs_email_endpoint: get("ACS_EMAIL_ENDPOINT")
+                .map(|v| parse_url("ACS_EMAIL_ENDPOINT", &v))
+                .transpose()?,
+            acs_email_key: get("ACS_EMAIL_KEY").map(Secret::new),
+            email_sender: get("EMAIL_SENDER"),
+            public_base_url,
+            app_base_url: get("APP_BASE_URL")
+                .map(|v| parse_url("APP_BASE_URL", &v))
+                .transpose()?,
+            trusted_proxy_hops: get("TRUSTED_PROXY_HOPS")
+                .map(|v| parse_num("TRUSTED_PROXY_HOPS", &v))
+                .transpose()?
+                .unwrap_or(1),
+            request_timeout: Duration::from_secs(
+                get("REQUEST_TIMEOUT_SECONDS")
+                    .map(|v| parse_num::<u64>("REQUEST_TIMEOUT_SECONDS", &v))
+                    .transpose()?
+                    .unwrap_or(30),
+            ),
+            log_format,
+        })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, SettingsError> {
+    value
+        .parse()
+        .map_err(|_| bad(name, format!("'{value}' is not a valid number")))
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(bad(name, format!("'{value}' is not true or false"))),
+    }
+}
+
+fn parse_url(name: &'static str, value: &str) -> Result<Url, SettingsError> {
+    let url = Url::parse(value).map_err(|e| bad(name, format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(name, "must be an http(s) URL"));
+    }
+    Ok(url)
+}
+
+/// Parses an Azure Storage connection string (`Key=Value;...`). Values may contain `=`
+/// (account keys are base64), so each pair splits at its first `=` only.
+fn parse_connection_string(cs: &str) -> Result<StorageSettings, SettingsError> {
+    const NAME: &str = "STORAGE_CONNECTION_STRING";
+    let mut account = None;
+    let mut key = None;
+    let mut blob = None;
+    let mut queue = None;
+    let mut protocol = "https".to_owned();
+    let mut suffix = "core.windows.net".to_owned();
+    for part in cs.split(';').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| bad(NAME, "expected Key=Value pairs separated by ';'"))?;
+        match k.trim() {
+            "AccountName" => account = Some(v.to_owned()),
+            "AccountKey" => key = Some(v.to_owned()),
+            "BlobEndpoint" => blob = Some(v.to_owned()),
+            "QueueEndpoint" => queue = Some(v.to_owned()),
+            "DefaultEndpointsProtocol" => protocol = v.to_owned(),
+            "EndpointSuffix" => suffix = v.to_owned(),
+            _ => {}
+        }
+    }
+    let account = account.ok_or_else(|| bad(NAME, "has no AccountName"))?;
+    let key = key.ok_or_else(|| bad(NAME, "has no AccountKey"))?;
+    let endpoint = |explicit: Option<String>, service: &str| {
+        let raw = explicit.unwrap_or_else(|| format!("{protocol}://{account}.{service}.{suffix}"));
+        parse_url(NAME, raw.trim_end_matches('/'))
+    };
+    Ok(StorageSettings::SharedKey {
+        blob_endpoint: endpoint(blob, "blob")?,
+        queue_endpoint: endpoint(queue, "queue")?,
+        account,
+        key: Secret::new(key),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local_and_embedded() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.mode, RunMode::Local);
+        assert_eq!(s.port, 7071);
+        assert!(s.cosmos.is_none() && s.storage.is_none() && s.redis_url.is_none());
+        assert_eq!(s.public_base_url, None);
+    }
+
+    #[test]
+    fn host_port_selects_host_mode() {
+        let s = settings(&[("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"), ("PORT", "1")]).unwrap();
+        assert_eq!((s.mode, s.port), (RunMode::Host, 40123));
+    }
+
+    #[test]
+    fn bad_value_names_the_setting() {
+        let err = settings(&[("TRUSTED_PROXY_HOPS", "many")]).unwrap_err();
+        assert_eq!(err.name, "TRUSTED_PROXY_HOPS");
+        let err = settings(&[("REDIS_URL", "http://x")]).unwrap_err();
+        assert_eq!(err.name, "REDIS_URL");
+        let err =
+            settings(&[("STORAGE_BLOB_ENDPOINT", "https://a.blob.core.windows.net")]).unwrap_err();
+        assert_eq!(err.name, "STORAGE_QUEUE_ENDPOINT");
+    }
+
+    #[test]
+    fn connection_string_keeps_base64_padding_and_never_prints_the_key() {
+        let s = settings(&[(
+            "STORAGE_CONNECTION_STRING",
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=abc==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;",
+        )])
+        .unwrap();
+        let Some(StorageSettings::SharedKey {
+            account,
+            key,
+            blob_endpoint,
+            ..
+        }) = &s.storage
+        else {
+            panic!("expected shared key storage");
+        };
+        assert_eq!(account, "devstoreaccount1");
+        assert_eq!(key.expose(), "abc==");
+        assert_eq!(
+            blob_endpoint.as_str(),
+            "http://127.0.0.1:10000/devstoreaccount1"
+        );
+        assert!(!format!("{s:?}").contains("abc=="));
+    }
+
+    #[test]
+    fn connection_string_without_endpoints_derives_them() {
+        let s = settings(&[(
+            "STORAGE_CONNECTION_STRING",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=k;EndpointSuffix=core.windows.net",
+        )])
+        .unwrap();
+        let Some(StorageSettings::SharedKey { queue_endpoint, .. }) = &s.storage else {
+            panic!("expected shared key storage");
+        };
+        assert_eq!(
+            queue_endpoint.as_str(),
+            "https://acct.queue.core.windows.net/"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Key Vault secrets through `azure_security_keyvault_secrets` 1.x. Versions of one secret are
+//! the key ring: the newest is current, older enabled ones stay valid for verification. Values
+//! are cached for a few minutes so that the hot path (verifying a token) never waits on the
+//! vault.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use azure_security_keyvault_secrets::models::{SecretClientGetSecretOptions, SetSecretParameters};
+use azure_security_keyvault_secrets::{ResourceExt, SecretClient, SecretClientOptions};
+use chrono::Utc;
+use futures::TryStreamExt;
+use tokio::sync::Mutex;
+
+use super::{store_error, to_chrono};
+use crate::store::{SecretVersion, Secrets, StoreError, StoreResult};
+
+/// How long fetched versions are served from memory.
+const REFRESH: Duration = Duration::from_secs(300);
+/// A key ring needs the current version and the few before it, not years of history.
+const MAX_VERSIONS: usize = 10;
+
+pub struct KeyVaultSecrets {
+    client: SecretClient,
+    cache: Mutex<HashMap<String, (Instant, Vec<SecretVersion>)>>,
+}
+
+impl KeyVaultSecrets {
+    /// `options` lets tests point at a local fake (its transport and challenge checks).
+    pub fn new(
+        uri: &url::Url,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<SecretClientOptions>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: SecretClient::new(uri.as_str(), credential, options)?,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn fetch(&self, name: &str) -> StoreResult<Vec<SecretVersion>> {
+        let pager = self
+            .client
+            .list_secret_properties_versions(name, None)
+            .map_err(store_error)?;
+        let listed: Vec<_> = match pager.try_collect().await {
+            Ok(items) => items,
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => return Ok(vec![]),
+            Err(e) => return Err(store_error(e)),
+        };
+        let mut enabled: Vec<(String, chrono::DateTime<Utc>)> = listed
+            .into_iter()
+            .filter(|p| {
+                p.attributes
+                    .as_ref()
+                    .and_then(|a| a.enabled)
+                    .unwrap_or(true)
+            })
+            .filter_map(|p| {
+                let created = p
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.created)
+                    .map(to_chrono)
+                    .unwrap_or_default();
+                let version = p.resource_id().ok()?.version?;
+                Some((version, created))
+            })
+            .collect();
+        enabled.sort_by(|a, b| b.1.cmp(&a.1));
+        enabled.truncate(MAX_VERSIONS);
+        let mut versions = Vec::with_capacity(enabled.len());
+        for (version, created) in enabled {
+            let options = SecretClientGetSecretOptions {
+                secret_version: Some(version.clone()),
+                ..Default::default()
+            };
+            let secret = self
+                .client
+                .get_secret(name, Some(options))
+                .await
+                .map_err(store_error)?
+                .into_model()
+                .map_err(store_error)?;
+            versions.push(SecretVersion {
+                version,
+                value: secret.value.unwrap_or_default(),
+                created,
+            });
+        }
+        Ok(versions)
+    }
+}
+
+#[async_trait]
+impl Secrets for KeyVaultSecrets {
+    async fn versions(&self, name: &str) -> StoreResult<Vec<SecretVersion>> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, versions)) = cache.get(name) {
+            if at.elapsed() < REFRESH {
+                return Ok(versions.clone());
+            }
+        }
+        let versions = self.fetch(name).await?;
+        cache.insert(name.to_owned(), (Instant::now(), versions.clone()));
+        Ok(versions)
+    }
+
+    async fn set(&self, name: &str, value: &str) -> StoreResult<SecretVersion> {
+        let parameters = SetSecretParameters {
+            value: Some(value.to_owned()),
+            ..Default::default()
+        };
+        let secret = self
+            .client
+            .set_secret(name, parameters.try_into().map_err(store_error)?, None)
+            .await
+            .map_err(store_error)?
+            .into_model()
+            .map_err(store_error)?;
+        let version = secret
+            .resource_id()
+            .ok()
+            .and_then(|id| id.version)
+            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("Key Vault returned no version")))?;
+        self.cache.lock().await.remove(name);
+        Ok(SecretVersion {
+            version,
+            value: value.to_owned(),
+            created: secret
+                .attributes
+                .and_then(|a| a.created)
+                .map(to_chrono)
+                .unwrap_or_else(Utc::now),
+        })
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // Any answer from the vault (a missing secret is a 404) proves it is reachable and
+        // that our identity can authenticate.
+        match self.client.get_secret("readiness-probe", None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}

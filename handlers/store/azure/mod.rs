@@ -1,0 +1,70 @@
+//! The Azure implementations: Cosmos DB, Blob and Queue Storage, Key Vault (official 1.x SDK
+//! crates) and Redis (the `redis` crate's connection manager). Every client is built once,
+//! without a network call, and connects on first use.
+
+pub mod blob;
+pub mod cosmos;
+pub mod keyvault;
+pub mod queue;
+pub mod redis;
+pub mod shared_key;
+
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use azure_core::error::ErrorKind;
+use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+
+use super::StoreError;
+use crate::settings::Settings;
+
+/// The app's identity in Azure: the user-assigned managed identity named by `AZURE_CLIENT_ID`,
+/// or the system-assigned one. Building it reads the environment only.
+pub fn credential(settings: &Settings) -> anyhow::Result<Arc<dyn TokenCredential>> {
+    let options = ManagedIdentityCredentialOptions {
+        user_assigned_id: settings
+            .azure_client_id
+            .clone()
+            .map(UserAssignedId::ClientId),
+        ..Default::default()
+    };
+    Ok(ManagedIdentityCredential::new(Some(options))?)
+}
+
+/// Maps an SDK error by its HTTP status to the store's error kinds.
+pub(crate) fn store_error(e: azure_core::Error) -> StoreError {
+    match e.kind() {
+        ErrorKind::HttpResponse { status, .. } => match u16::from(*status) {
+            404 => StoreError::NotFound,
+            409 => StoreError::Conflict,
+            412 => StoreError::PreconditionFailed,
+            400 => StoreError::Invalid(e.to_string()),
+            408 | 429 | 500..=599 => StoreError::Unavailable(e.into()),
+            _ => StoreError::Other(e.into()),
+        },
+        ErrorKind::Connection | ErrorKind::Io | ErrorKind::Credential => {
+            StoreError::Unavailable(e.into())
+        }
+        _ => StoreError::Other(e.into()),
+    }
+}
+
+/// Converts between the SDK's `time` types and the app's `chrono` ones.
+pub(crate) fn to_chrono(t: azure_core::time::OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default()
+}
+
+pub(crate) fn to_offset(t: chrono::DateTime<chrono::Utc>) -> azure_core::time::OffsetDateTime {
+    azure_core::time::OffsetDateTime::from_unix_timestamp(t.timestamp())
+        .unwrap_or(azure_core::time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Storage clients want the service URL with a trailing slash so child paths append.
+pub(crate) fn base_url(url: &url::Url) -> url::Url {
+    let mut url = url.clone();
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}

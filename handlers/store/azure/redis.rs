@@ -1,0 +1,143 @@
+//! Redis (Azure Cache for Redis in Azure) through the `redis` crate's connection manager, which
+//! reconnects by itself. The connection is opened on first use, never at start-up.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions};
+use tokio::sync::OnceCell;
+
+use crate::store::{Cache, StoreError, StoreResult};
+
+pub struct RedisCache {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_timeout()
+            || e.is_connection_refusal()
+        {
+            StoreError::Unavailable(e.into())
+        } else {
+            StoreError::Other(e.into())
+        }
+    }
+}
+
+/// Whole milliseconds, at least 1: Redis refuses an expiry of 0.
+fn millis(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+impl RedisCache {
+    /// Parses the URL only (`redis://` or `rediss://` for TLS).
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            connection: OnceCell::new(),
+        })
+    }
+
+    async fn conn(&self) -> StoreResult<ConnectionManager> {
+        self.connection
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .await
+            .cloned()
+            .map_err(StoreError::from)
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.conn().await?.get(key).await?)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        if ttl.is_zero() {
+            let () = conn.set(key, value).await?;
+        } else {
+            let () = conn.pset_ex(key, value, millis(ttl)).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<bool> {
+        let mut options = SetOptions::default().conditional_set(ExistenceCheck::NX);
+        if !ttl.is_zero() {
+            options = options.with_expiration(SetExpiry::PX(millis(ttl)));
+        }
+        let reply: Option<String> = self.conn().await?.set_options(key, value, options).await?;
+        Ok(reply.is_some())
+    }
+
+    async fn del(&self, key: &str) -> StoreResult<()> {
+        let _: i64 = self.conn().await?.del(key).await?;
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        Ok(self.conn().await?.exists(key).await?)
+    }
+
+    async fn incr(&self, key: &str, by: i64, ttl: Duration) -> StoreResult<i64> {
+        // One atomic round trip: create the window with its expiry if absent, then add.
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(key)
+            .arg(0)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl))
+            .ignore()
+            .incr(key, by);
+        let (value,): (i64,) = pipe.query_async(&mut self.conn().await?).await?;
+        Ok(value)
+    }
+
+    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>> {
+        let ms: i64 = self.conn().await?.pttl(key).await?;
+        Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+    }
+
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic().sadd(key, member).ignore();
+        if ttl.is_zero() {
+            pipe.persist(key).ignore();
+        } else {
+            pipe.pexpire(key, millis(ttl) as i64).ignore();
+        }
+        let () = pipe.query_async(&mut self.conn().await?).await?;
+        Ok(())
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
+        let _: i64 = self.conn().await?.srem(key, member).await?;
+        Ok(())
+    }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        let mut members: Vec<String> = self.conn().await?.smembers(key).await?;
+        members.sort();
+        Ok(members)
+    }
+
+    async fn purge_expired(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn().await?)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,327 @@
+//! Blobs in a local folder: `data/<container>/<name>` for the bytes, `props/<container>/<name>.json`
+//! for content type and metadata. Writes go to a temporary file and are renamed into place, so
+//! a reader never sees half a blob. Signed URLs point at this process's own
+//! `/api/dev/blobs/...` route and carry an HMAC, as a SAS does.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tokio::io::AsyncWriteExt;
+
+use crate::store::{
+    BlobItem, BlobProps, Blobs, Page, PutOptions, SasAccess, StoreError, StoreResult,
+};
+
+pub struct FolderBlobs {
+    root: PathBuf,
+    signing_key: Vec<u8>,
+    public_base_url: url::Url,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct StoredProps {
+    content_type: Option<String>,
+    etag: String,
+    metadata: Vec<(String, String)>,
+}
+
+pub(crate) fn check_container(container: &str) -> StoreResult<()> {
+    let ok = (3..=63).contains(&container.len())
+        && container
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "bad container name '{container}'"
+        )))
+    }
+}
+
+/// Blob names become file paths here, so anything that could climb out of the folder or
+/// alias another name is refused.
+pub(crate) fn check_name(name: &str) -> StoreResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 1024
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.chars().any(char::is_control)
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!("bad blob name '{name}'")))
+    }
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Other(e.into())
+}
+
+impl FolderBlobs {
+    pub fn open(
+        root: &Path,
+        signing_key: Vec<u8>,
+        public_base_url: url::Url,
+    ) -> anyhow::Result<Self> {
+        for sub in ["data", "props", "tmp"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            signing_key,
+            public_base_url,
+        })
+    }
+
+    fn data_path(&self, container: &str, name: &str) -> PathBuf {
+        self.root.join("data").join(container).join(name)
+    }
+
+    fn props_path(&self, container: &str, name: &str) -> PathBuf {
+        self.root
+            .join("props")
+            .join(container)
+            .join(format!("{name}.json"))
+    }
+
+    /// A fresh temporary file on the same filesystem, for streaming writes.
+    pub fn temp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Moves a fully written temporary file into place as the blob.
+    pub async fn commit(
+        &self,
+        container: &str,
+        name: &str,
+        temp: &Path,
+        options: PutOptions,
+    ) -> StoreResult<BlobProps> {
+        check_container(container)?;
+        check_name(name)?;
+        let data = self.data_path(container, name);
+        if options.if_not_exists && tokio::fs::try_exists(&data).await.map_err(io)? {
+            let _ = tokio::fs::remove_file(temp).await;
+            return Err(StoreError::Conflict);
+        }
+        let props = StoredProps {
+            content_type: options.content_type,
+            etag: format!("\"{}\"", uuid::Uuid::new_v4()),
+            metadata: options.metadata,
+        };
+        let props_path = self.props_path(container, name);
+        for dir in [data.parent(), props_path.parent()].into_iter().flatten() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        let props_temp = self.temp_path();
+        tokio::fs::write(
+            &props_temp,
+            serde_json::to_vec(&props).expect("serialisable"),
+        )
+        .await
+        .map_err(io)?;
+        tokio::fs::rename(&props_temp, &props_path)
+            .await
+            .map_err(io)?;
+        tokio::fs::rename(temp, &data).await.map_err(io)?;
+        self.head(container, name)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn signature(&self, container: &str, name: &str, permission: &str, expiry: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("any key length");
+        mac.update(format!("{container}\n{name}\n{permission}\n{expiry}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Checks a signed URL's query against the blob it addresses and the access wanted.
+    pub fn verify(
+        &self,
+        container: &str,
+        name: &str,
+        wanted: SasAccess,
+        permission: &str,
+        expiry: i64,
+        signature: &str,
+    ) -> bool {
+        let allowed = match wanted {
+            SasAccess::Read => permission == "r",
+            SasAccess::CreateWrite => permission == "cw",
+        };
+        let expected = self.signature(container, name, permission, expiry);
+        let same = expected.len() == signature.len()
+            && expected
+                .bytes()
+                .zip(signature.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        allowed && same && expiry > Utc::now().timestamp()
+    }
+}
+
+async fn read_props(path: &Path) -> StoreResult<StoredProps> {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoredProps::default()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[async_trait]
+impl Blobs for FolderBlobs {
+    async fn put(
+        &self,
+        container: &str,
+        name: &str,
+        data: Bytes,
+        options: PutOptions,
+    ) -> StoreResult<BlobProps> {
+        check_container(container)?;
+        check_name(name)?;
+        let temp = self.temp_path();
+        let mut file = tokio::fs::File::create(&temp).await.map_err(io)?;
+        file.write_all(&data).await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        self.commit(container, name, &temp, options).await
+    }
+
+    async fn get(&self, container: &str, name: &str) -> StoreResult<Option<(Bytes, BlobProps)>> {
+        let Some(props) = self.head(container, name).await? else {
+            return Ok(None);
+        };
+        match tokio::fs::read(self.data_path(container, name)).await {
+            Ok(bytes) => Ok(Some((Bytes::from(bytes), props))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn head(&self, container: &str, name: &str) -> StoreResult<Option<BlobProps>> {
+        check_container(container)?;
+        check_name(name)?;
+        let meta = match tokio::fs::metadata(self.data_path(container, name)).await {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let stored = read_props(&self.props_path(container, name)).await?;
+        Ok(Some(BlobProps {
+            size: meta.len(),
+            content_type: stored.content_type,
+            etag: Some(stored.etag),
+            last_modified: meta.modified().ok().map(DateTime::<Utc>::from),
+            metadata: stored.metadata,
+        }))
+    }
+
+    async fn delete(&self, container: &str, name: &str) -> StoreResult<bool> {
+        check_container(container)?;
+        check_name(name)?;
+        let _ = tokio::fs::remove_file(self.props_path(container, name)).await;
+        match tokio::fs::remove_file(self.data_path(container, name)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn list(
+        &self,
+        container: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: u32,
+    ) -> StoreResult<Page<BlobItem>> {
+        check_container(container)?;
+        let root = self.root.join("data").join(container);
+        let prefix = prefix.to_owned();
+        let after = continuation.map(str::to_owned);
+        // Walking a folder is blocking file-system work: keep it off the runtime.
+        let mut names = tokio::task::spawn_blocking(move || {
+            let mut names = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(rel) = path.strip_prefix(&root) {
+                        let name = rel.to_string_lossy().replace('\\', "/");
+                        if name.starts_with(&prefix)
+                            && after.as_deref().is_none_or(|a| name.as_str() > a)
+                        {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
+            names.sort();
+            names
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?;
+        let max = max.clamp(1, 5000) as usize;
+        let more = names.len() > max;
+        names.truncate(max);
+        let mut items = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(props) = self.head(container, &name).await? {
+                items.push(BlobItem { name, props });
+            }
+        }
+        let continuation = more.then(|| items.last().map(|i| i.name.clone())).flatten();
+        Ok(Page {
+            items,
+            continuation,
+        })
+    }
+
+    async fn signed_url(
+        &self,
+        container: &str,
+        name: &str,
+        access: SasAccess,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<url::Url> {
+        check_container(container)?;
+        check_name(name)?;
+        let permission = match access {
+            SasAccess::Read => "r",
+            SasAccess::CreateWrite => "cw",
+        };
+        let expiry = expires.timestamp();
+        let mut url = self.public_base_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| StoreError::Invalid("PUBLIC_BASE_URL cannot be a base".into()))?
+            .pop_if_empty()
+            .extend(["api", "dev", "blobs", container])
+            .extend(name.split('/'));
+        url.query_pairs_mut()
+            .append_pair("sp", permission)
+            .append_pair("se", &expiry.to_string())
+            .append_pair("sig", &self.signature(container, name, permission, expiry));
+        Ok(url)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        tokio::fs::metadata(&self.root).await.map_err(io)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! One SQLite file (bundled SQLite, WAL mode) shared by the embedded documents and queues.
+//! rusqlite is synchronous, so every call runs on the blocking pool, never on the runtime.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+use crate::store::{StoreError, StoreResult};
+
+#[derive(Clone)]
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS docs (
+    container  TEXT NOT NULL,
+    pk         TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    etag       TEXT NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (container, pk, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_expiry ON docs (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS queue_messages (
+    queue          TEXT NOT NULL,
+    id             TEXT NOT NULL PRIMARY KEY,
+    body           TEXT NOT NULL,
+    inserted_at    INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    visible_at     INTEGER NOT NULL,
+    dequeue_count  INTEGER NOT NULL DEFAULT 0,
+    pop_receipt    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at);
+";
+
+impl Sqlite {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool. One connection behind a mutex
+    /// serialises writers, which is what SQLite does anyway, and makes every closure atomic
+    /// with respect to the others.
+    pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(err, _)
+                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict
+            }
+            rusqlite::Error::SqliteFailure(err, _)
+                if matches!(
+                    err.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                StoreError::Unavailable(e.into())
+            }
+            other => StoreError::Other(other.into()),
+        }
+    }
+}
