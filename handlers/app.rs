@@ -187,6 +187,12 @@ impl Application {
         &self.state
     }
 
+    /// Swaps a backend before serving: how tests reach a store that settings alone cannot
+    /// configure (a Key Vault fake whose certificate only the test trusts).
+    pub fn replace_stores(&mut self, change: impl FnOnce(&mut Stores)) {
+        change(&mut self.state.stores);
+    }
+
     /// Serves until the process is told to stop; in local mode also runs the dev host.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if self.state.settings.mode == RunMode::Local {

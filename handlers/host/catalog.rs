@@ -10,6 +10,17 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// Binding types the handler knows how to receive (triggers) or fill (outputs).
+pub const KNOWN_BINDING_TYPES: &[&str] = &[
+    "httpTrigger",
+    "http",
+    "timerTrigger",
+    "queueTrigger",
+    "queue",
+    "webPubSubTrigger",
+    "webPubSub",
+];
+
 /// One binding of a function.json; the fields a trigger type does not use stay `None`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

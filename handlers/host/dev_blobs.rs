@@ -67,7 +67,7 @@ pub async fn put_blob(
     let written = async {
         let mut file = tokio::fs::File::create(&temp)
             .await
-            .map_err(|e| ApiError::internal(e))?;
+            .map_err(ApiError::internal)?;
         let mut stream = request.into_body().into_data_stream();
         let mut total: u64 = 0;
         while let Some(chunk) = stream.try_next().await.map_err(|_| {
@@ -77,11 +77,9 @@ pub async fn put_blob(
             if total > MAX_UPLOAD_BYTES {
                 return Err(too_large());
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| ApiError::internal(e))?;
+            file.write_all(&chunk).await.map_err(ApiError::internal)?;
         }
-        file.sync_all().await.map_err(|e| ApiError::internal(e))?;
+        file.sync_all().await.map_err(ApiError::internal)?;
         Ok(())
     }
     .await;

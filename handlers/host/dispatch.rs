@@ -100,11 +100,20 @@ pub async fn invocation_route(
 ) -> Result<AppJson<InvocationReply>, ApiError> {
     // Parsed by hand rather than with a JSON extractor: the host's Content-Type is not
     // something to depend on, and a bad body must still answer 400 in the problem format.
-    let request: InvocationRequest = serde_json::from_slice(&body).map_err(|e| {
+    let malformed = |why: String| {
         ApiError::bad_request(
             "MALFORMED_INVOCATION",
-            format!("The invocation body is not {{\"Data\": {{...}}, \"Metadata\": {{...}}}}: {e}"),
+            format!(
+                "The invocation body is not {{\"Data\": {{...}}, \"Metadata\": {{...}}}}: {why}"
+            ),
         )
-    })?;
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+    if !value.is_object() {
+        return Err(malformed("not a JSON object".into()));
+    }
+    let request: InvocationRequest =
+        serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
     invoke(&state, &function, request).await.map(AppJson)
 }

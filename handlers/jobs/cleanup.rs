@@ -30,5 +30,6 @@ pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<Invo
         "expiredCacheEntries": cache_entries,
         "durationMs": ms,
     });
+    super::record_run(&state, "cleanup", &reply.return_value).await?;
     Ok(reply)
 }

@@ -2,3 +2,26 @@
 //! queues.
 
 pub mod cleanup;
+
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+
+/// Keeps the last run of a job in the `jobs` container (`/id` is the job name), so an operator
+/// can see when each job last ran and what it did.
+pub async fn record_run(state: &AppState, job: &str, result: &Value) -> anyhow::Result<()> {
+    state
+        .stores
+        .documents
+        .upsert(
+            "jobs",
+            job,
+            json!({
+                "id": job,
+                "lastRunAt": chrono::Utc::now().to_rfc3339(),
+                "lastResult": result,
+            }),
+        )
+        .await?;
+    Ok(())
+}

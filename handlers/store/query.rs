@@ -170,7 +170,12 @@ pub(crate) fn cosmos_condition(
                 Cmp::Lte => format!("{field} <= {name}"),
                 Cmp::Gt => format!("{field} > {name}"),
                 Cmp::Gte => format!("{field} >= {name}"),
-                Cmp::Contains => format!("CONTAINS({field}, {name}, true)"),
+                // LOWER on both sides rather than CONTAINS' third argument: emulators lack it.
+                Cmp::Contains => {
+                    let needle = f.value.as_str().unwrap_or_default().to_lowercase();
+                    params.push((name.clone(), Value::from(needle)));
+                    return Ok(format!("CONTAINS(LOWER({field}), {name})"));
+                }
                 Cmp::ArrayContains => format!("ARRAY_CONTAINS({field}, {name})"),
             };
             params.push((name, f.value.clone()));
@@ -273,7 +278,7 @@ mod tests {
             clauses,
             vec![
                 "c[\"owner\"][\"id\"] = @p0".to_string(),
-                "CONTAINS(c[\"name\"], @p1, true)".to_string()
+                "CONTAINS(LOWER(c[\"name\"]), @p1)".to_string()
             ]
         );
         assert_eq!(params.len(), 2);

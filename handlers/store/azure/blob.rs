@@ -124,10 +124,10 @@ impl AzureBlobs {
         until: DateTime<Utc>,
     ) -> StoreResult<UserDelegationKey> {
         let mut guard = cache.lock().await;
-        if let Some((key, expires)) = guard.as_ref() {
-            if *expires > until {
-                return Ok(key.clone());
-            }
+        if let Some((key, expires)) = guard.as_ref()
+            && *expires > until
+        {
+            return Ok(key.clone());
         }
         // A key lives up to 7 days; ask for one that outlives this URL by a day so most
         // URLs reuse it.
@@ -184,13 +184,13 @@ impl Blobs for AzureBlobs {
         let mut result = blob
             .upload(data.clone().into(), Some(upload_options()))
             .await;
-        if let Err(e) = &result {
-            if is_code(e, "ContainerNotFound") {
-                self.create_container(container).await?;
-                result = blob
-                    .upload(data.clone().into(), Some(upload_options()))
-                    .await;
-            }
+        if let Err(e) = &result
+            && is_code(e, "ContainerNotFound")
+        {
+            self.create_container(container).await?;
+            result = blob
+                .upload(data.clone().into(), Some(upload_options()))
+                .await;
         }
         let uploaded = result.map_err(store_error)?;
         Ok(BlobProps {

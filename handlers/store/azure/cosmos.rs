@@ -219,6 +219,9 @@ fn patch_path(path: &str) -> String {
     }
 }
 
+/// Marks continuation tokens this store handed out.
+const TOKEN_PREFIX: &str = "cosmos:";
+
 /// How often a conditional patch re-reads after losing a race before giving up.
 const CONDITIONAL_PATCH_ATTEMPTS: usize = 10;
 
@@ -333,10 +336,10 @@ impl Documents for CosmosDocuments {
         // a 412 and we look again. Increments still run server-side.
         for _ in 0..CONDITIONAL_PATCH_ATTEMPTS {
             let current = self.read(&c, pk, id).await?.ok_or(StoreError::NotFound)?;
-            if let Some(filter) = condition {
-                if !filter.matches(&current.value) {
-                    return Err(StoreError::PreconditionFailed);
-                }
+            if let Some(filter) = condition
+                && !filter.matches(&current.value)
+            {
+                return Err(StoreError::PreconditionFailed);
             }
             let options = PatchItemOptions::default()
                 .with_strategy(PatchStrategy::ServerSide)
@@ -402,8 +405,12 @@ impl Documents for CosmosDocuments {
             ))
             .with_operation_options(operation);
         if let Some(token) = continuation {
-            options =
-                options.with_continuation_token(ContinuationToken::from_string(token.to_owned()));
+            // Our tokens wrap the SDK's so that a foreign string is refused, not misread.
+            let sdk_token = token
+                .strip_prefix(TOKEN_PREFIX)
+                .ok_or_else(|| StoreError::Invalid("bad continuation token".into()))?;
+            options = options
+                .with_continuation_token(ContinuationToken::from_string(sdk_token.to_owned()));
         }
         let scope = match pk {
             Some(pk) => FeedScope::partition(pk.to_owned()),
@@ -422,7 +429,10 @@ impl Documents for CosmosDocuments {
         let items: Vec<Doc> = page.into_items().into_iter().map(to_doc).collect();
         // The SDK does not say whether another page exists; a full page may have one.
         let continuation = if items.len() as u32 >= limit {
-            Some(pages.to_continuation_token()?.as_str().to_owned())
+            Some(format!(
+                "{TOKEN_PREFIX}{}",
+                pages.to_continuation_token()?.as_str()
+            ))
         } else {
             None
         };
@@ -439,6 +449,15 @@ impl Documents for CosmosDocuments {
 
     async fn ping(&self) -> StoreResult<()> {
         let client = self.client().await?;
+        if self.key.is_some() {
+            // With the key the database is made on first use; making sure of it here is
+            // idempotent and proves the account answers.
+            match client.create_database(&self.database, None).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.status().is_conflict() => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
         client.database_client(&self.database).read(None).await?;
         Ok(())
     }

@@ -70,7 +70,7 @@ impl KeyVaultSecrets {
                 Some((version, created))
             })
             .collect();
-        enabled.sort_by(|a, b| b.1.cmp(&a.1));
+        enabled.sort_by_key(|v| std::cmp::Reverse(v.1));
         enabled.truncate(MAX_VERSIONS);
         let mut versions = Vec::with_capacity(enabled.len());
         for (version, created) in enabled {
@@ -99,10 +99,10 @@ impl KeyVaultSecrets {
 impl Secrets for KeyVaultSecrets {
     async fn versions(&self, name: &str) -> StoreResult<Vec<SecretVersion>> {
         let mut cache = self.cache.lock().await;
-        if let Some((at, versions)) = cache.get(name) {
-            if at.elapsed() < REFRESH {
-                return Ok(versions.clone());
-            }
+        if let Some((at, versions)) = cache.get(name)
+            && at.elapsed() < REFRESH
+        {
+            return Ok(versions.clone());
         }
         let versions = self.fetch(name).await?;
         cache.insert(name.to_owned(), (Instant::now(), versions.clone()));

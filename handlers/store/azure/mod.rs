@@ -59,12 +59,11 @@ pub(crate) fn to_offset(t: chrono::DateTime<chrono::Utc>) -> azure_core::time::O
         .unwrap_or(azure_core::time::OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Storage clients want the service URL with a trailing slash so child paths append.
+/// Storage clients append path segments to the service URL, so it must not end in `/` (that
+/// would make an empty segment: `account//container`).
 pub(crate) fn base_url(url: &url::Url) -> url::Url {
     let mut url = url.clone();
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
     url
 }

@@ -49,6 +49,20 @@ fn queue_missing(e: &azure_core::Error) -> bool {
     matches!(e.kind(), ErrorKind::HttpResponse { error_code: Some(c), .. } if c == "QueueNotFound")
 }
 
+/// A stale pop receipt (the message was received again, or is gone) is "not found" to callers.
+fn receipt_error(e: azure_core::Error) -> StoreError {
+    let stale = matches!(
+        e.kind(),
+        ErrorKind::HttpResponse { error_code: Some(c), .. }
+            if c == "PopReceiptMismatch" || c == "MessageNotFound"
+    );
+    if stale {
+        StoreError::NotFound
+    } else {
+        store_error(e)
+    }
+}
+
 fn seconds(d: Duration) -> i32 {
     d.as_secs().min(i32::MAX as u64) as i32
 }
@@ -137,7 +151,7 @@ impl Queues for AzureQueues {
             .delete_message(id, pop_receipt, None)
             .await
             .map(|_| ())
-            .map_err(store_error)
+            .map_err(receipt_error)
     }
 
     async fn release(
@@ -151,7 +165,7 @@ impl Queues for AzureQueues {
             .update_message(id, pop_receipt, seconds(delay), None)
             .await
             .map(|_| ())
-            .map_err(store_error)
+            .map_err(receipt_error)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -57,10 +57,10 @@ impl EmbeddedStores {
 /// A random 256-bit key kept in a file, made on first use, so signed URLs stay valid across
 /// restarts.
 fn local_key(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(bytes) = std::fs::read(path) {
-        if bytes.len() >= 32 {
-            return Ok(bytes);
-        }
+    if let Ok(bytes) = std::fs::read(path)
+        && bytes.len() >= 32
+    {
+        return Ok(bytes);
     }
     let key: [u8; 32] = rand::random();
     #[cfg(unix)]

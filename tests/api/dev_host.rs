@@ -1,0 +1,1 @@
+//! The local dev host: timers on their schedule and the admin "run now" door.

@@ -1,0 +1,69 @@
+//! The real emulators, started once per test process on free loopback ports by
+//! `tests/emulators/launcher.mjs` (Azurite for Blob and Queue, cosmosdb-server for Cosmos DB,
+//! redis-server for Redis). The launcher stops them when our end of its stdin closes, which
+//! happens when this process exits, however it exits.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Emulators {
+    pub storage_connection_string: String,
+    pub cosmos_endpoint: String,
+    pub cosmos_key: String,
+    pub redis_url: String,
+}
+
+/// Kept for the life of the process so the launcher's stdin stays open.
+static LAUNCHER: Mutex<Option<Child>> = Mutex::new(None);
+
+fn emulator_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulators")
+}
+
+/// Installs the pinned npm packages (with the cosmosdb-server patches) on first use, so that
+/// `cargo test` works from a fresh clone with only node, npm and redis-server present.
+fn ensure_installed() {
+    let dir = emulator_dir();
+    if dir.join("node_modules/.bin/azurite-blob").exists() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .status()
+        .expect("npm must be on PATH to install the test emulators");
+    assert!(status.success(), "npm ci in tests/emulators failed");
+}
+
+pub fn emulators() -> &'static Emulators {
+    static EMULATORS: OnceLock<Emulators> = OnceLock::new();
+    EMULATORS.get_or_init(|| {
+        ensure_installed();
+        let mut child = Command::new("node")
+            .arg(emulator_dir().join("launcher.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node must be on PATH to start the test emulators");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the emulator launcher's answer");
+        let emulators: Emulators = serde_json::from_str(line.trim()).unwrap_or_else(|e| {
+            panic!(
+                "the emulator launcher did not start (is redis-server installed?): {e}: {line:?}"
+            )
+        });
+        *LAUNCHER.lock().unwrap() = Some(child);
+        emulators
+    })
+}

@@ -1,0 +1,188 @@
+//! `spawn_app`: the real application on port 0, on the embedded backends or on the real
+//! emulators, with typed helpers to talk to it over HTTP.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use azure_core::http::{ClientOptions, Transport};
+use azure_security_keyvault_secrets::SecretClientOptions;
+use portal_api::store::azure::keyvault::KeyVaultSecrets;
+use portal_api::store::{Backend, Stores};
+use portal_api::{AppState, Application, Settings};
+use serde_json::Value;
+
+use crate::emulators::emulators;
+use crate::keyvault_fake::FakeKeyVault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Embedded,
+    Azure,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    /// Held so the app's data folder lives exactly as long as the test.
+    #[allow(dead_code)]
+    pub data_dir: tempfile::TempDir,
+    /// A name unique to this test, for blob prefixes, queue names and cache keys on shared
+    /// emulators.
+    pub unique: String,
+}
+
+/// The fixed token our fake vault accepts; a real vault would get one from Entra ID.
+#[derive(Debug)]
+struct StaticToken;
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Ok(AccessToken::new(
+            "test-token",
+            azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
+        ))
+    }
+}
+
+/// Options for a test app: extra settings and where `host.json` and functions are read.
+#[derive(Default)]
+pub struct Options {
+    pub settings: Vec<(String, String)>,
+    pub script_root: Option<PathBuf>,
+}
+
+pub async fn spawn_app(kind: Kind) -> TestApp {
+    spawn_app_with(kind, Options::default()).await
+}
+
+pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
+    portal_api::telemetry::init(portal_api::settings::LogFormat::Text);
+    let data_dir = tempfile::tempdir().unwrap();
+    let unique = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("PORT".into(), "0".into()),
+        ("DATA_DIR".into(), data_dir.path().display().to_string()),
+        (
+            "SCRIPT_ROOT".into(),
+            options
+                .script_root
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+                .display()
+                .to_string(),
+        ),
+    ]);
+    let mut vault = None;
+    if kind == Kind::Azure {
+        let e = emulators();
+        env.insert("COSMOS_ENDPOINT".into(), e.cosmos_endpoint.clone());
+        env.insert("COSMOS_KEY".into(), e.cosmos_key.clone());
+        env.insert("COSMOS_DATABASE".into(), unique.clone());
+        env.insert(
+            "STORAGE_CONNECTION_STRING".into(),
+            e.storage_connection_string.clone(),
+        );
+        env.insert("REDIS_URL".into(), e.redis_url.clone());
+        vault = Some(FakeKeyVault::start().await);
+    }
+    env.extend(options.settings);
+    let settings = Settings::from_lookup(|k| env.get(k).cloned()).expect("test settings");
+    let mut app = Application::build(settings).await.expect("app builds");
+    if let Some(vault) = vault {
+        let secrets = vault_secrets(&vault);
+        app.replace_stores(|stores: &mut Stores| {
+            stores.secrets = Arc::new(secrets);
+            stores.backends.secrets = Backend::Azure;
+        });
+    }
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        data_dir,
+        unique,
+    }
+}
+
+/// The Key Vault store against the fake vault: HTTPS trusting only the fake's certificate, a
+/// static token, and no check that the challenge names a real vault host.
+fn vault_secrets(vault: &FakeKeyVault) -> KeyVaultSecrets {
+    let cert = reqwest::Certificate::from_pem(vault.certificate_pem.as_bytes()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .build()
+        .unwrap();
+    let options = SecretClientOptions {
+        verify_challenge_resource: Some(false),
+        client_options: ClientOptions {
+            transport: Some(Transport::new(Arc::new(http))),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    KeyVaultSecrets::new(&vault.uri, Arc::new(StaticToken), Some(options)).unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn stores(&self) -> &Stores {
+        &self.state.stores
+    }
+}
+
+/// Reads a captured Functions host payload from the shared fixtures folder.
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/functions-host")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Asserts a problem+json answer and returns its body.
+pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "content type"
+    );
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "code in {body}");
+    assert_eq!(body["status"], status, "status in {body}");
+    assert_eq!(body["requestId"], request_id, "requestId in {body}");
+    body
+}

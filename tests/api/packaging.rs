@@ -1,0 +1,1 @@
+//! The deployable package layout.
