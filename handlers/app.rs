@@ -16,6 +16,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::email::Delivery;
 use crate::error::{ApiError, AppJson};
 use crate::host::{Catalog, dev, dev_blobs, dispatch};
 use crate::settings::{RunMode, Settings};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub functions: Arc<Catalog>,
     /// The embedded blob store, when blobs are local: it serves its own signed URLs.
     pub dev_blobs: Option<Arc<FolderBlobs>>,
+    /// Where the outbox delivers.
+    pub email: Delivery,
 }
 
 #[derive(OpenApi)]
@@ -88,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     if state.settings.mode == RunMode::Local {
         app = app
             .route("/admin/functions/{name}", post(dev::run_now))
+            .route("/api/dev/mailbox", get(crate::email::mailbox::list_route))
             .route(
                 "/api/dev/blobs/{container}/{*name}",
                 put(dev_blobs::put_blob)
@@ -170,11 +174,20 @@ impl Application {
         for (name, backend) in stores.backends.all() {
             tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
         }
+        let email = Delivery::from_settings(&settings)?;
+        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
+            anyhow::bail!(
+                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
+                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
+            );
+        }
+        tracing::info!(dependency = "email", "email: {}", email.describe());
         let state = AppState {
             settings: Arc::new(settings),
             stores,
             functions: Arc::new(functions),
             dev_blobs,
+            email,
         };
         Ok(Self { listener, state })
     }

@@ -3,6 +3,7 @@
 //! the application lives here so tests and benchmarks drive the same code.
 
 pub mod app;
+pub mod email;
 pub mod error;
 pub mod health;
 pub mod host;

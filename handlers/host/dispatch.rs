@@ -28,13 +28,22 @@ pub struct Registered {
 pub fn registry() -> &'static HashMap<&'static str, Registered> {
     static REGISTRY: OnceLock<HashMap<&'static str, Registered>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        HashMap::from([(
-            "cleanup",
-            Registered {
-                trigger_type: "timerTrigger",
-                run: |state, inv| Box::pin(crate::jobs::cleanup::run(state, inv)),
-            },
-        )])
+        HashMap::from([
+            (
+                "cleanup",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::cleanup::run(state, inv)),
+                },
+            ),
+            (
+                "emails",
+                Registered {
+                    trigger_type: "queueTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::emails::run(state, inv)),
+                },
+            ),
+        ])
     })
 }
 

@@ -2,6 +2,7 @@
 //! queues.
 
 pub mod cleanup;
+pub mod emails;
 
 use serde_json::{Value, json};
 

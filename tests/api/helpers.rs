@@ -64,7 +64,14 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
 }
 
 pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
-    portal_api::telemetry::init(portal_api::settings::LogFormat::Text);
+    // Logs go through the test harness's capture (shown for failing tests only).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
     let data_dir = tempfile::tempdir().unwrap();
     let unique = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let mut env: HashMap<String, String> = HashMap::from([

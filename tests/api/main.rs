@@ -5,6 +5,7 @@
 mod conformance;
 mod coverage;
 mod dev_host;
+mod email;
 mod emulators;
 mod health;
 mod helpers;
