@@ -63,21 +63,22 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// Assembles the whole router for `state`.
 pub fn router(state: AppState) -> Router {
+    let routes = routes(&state);
+    with_middleware(routes, state)
+}
+
+/// Every route, without the outer middleware.
+fn routes(state: &AppState) -> Router<AppState> {
     let (api, mut openapi) = api_router();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let openapi = Arc::new(openapi);
-    let timeout = state.settings.request_timeout;
-
-    let api = api
-        .route(
-            "/api/openapi.json",
-            get(move || {
-                let openapi = openapi.clone();
-                async move { axum::Json(openapi.as_ref().clone()) }
-            }),
-        )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(timeout, timeout_middleware));
+    let api = api.route(
+        "/api/openapi.json",
+        get(move || {
+            let openapi = openapi.clone();
+            async move { axum::Json(openapi.as_ref().clone()) }
+        }),
+    );
 
     // Non-HTTP invocations: no request timeout here, the host enforces functionTimeout.
     let mut app = Router::new()
@@ -86,7 +87,7 @@ pub fn router(state: AppState) -> Router {
             "/{function}",
             post(dispatch::invocation_route).layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT)),
         )
-        .merge(api);
+        .merge(api_limits(api, state.settings.request_timeout));
 
     if state.settings.mode == RunMode::Local {
         app = app
@@ -99,7 +100,18 @@ pub fn router(state: AppState) -> Router {
                     .layer(DefaultBodyLimit::disable()),
             );
     }
+    app
+}
 
+/// The default body limit and the request timeout of `/api` routes.
+fn api_limits(api: Router<AppState>, timeout: std::time::Duration) -> Router<AppState> {
+    api.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(timeout, timeout_middleware))
+}
+
+/// Fallbacks and the outer stack: request id (outermost, so every answer carries it), panic
+/// to 500 problem, compression.
+fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -242,5 +254,151 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    async fn state(dir: &std::path::Path) -> AppState {
+        let settings = Settings::from_lookup(|k| match k {
+            "PORT" => Some("0".into()),
+            "DATA_DIR" => Some(dir.display().to_string()),
+            _ => None,
+        })
+        .unwrap();
+        Application::build(settings).await.unwrap().state().clone()
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    /// The real middleware around routes that misbehave on purpose.
+    async fn app() -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path()).await;
+        let probes = Router::new()
+            .route(
+                "/api/probe/panic",
+                get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route(
+                "/api/probe/slow",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/api/probe/json",
+                post(|AppJson(_): AppJson<Probe>| async { "ok" }),
+            );
+        let routes =
+            routes(&state).merge(api_limits(probes, std::time::Duration::from_millis(200)));
+        (with_middleware(routes, state), dir)
+    }
+
+    async fn call(app: Router, request: HttpRequest<Body>) -> (StatusCode, Value) {
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    fn get_req(path: &str) -> HttpRequest<Body> {
+        HttpRequest::get(path).body(Body::empty()).unwrap()
+    }
+
+    fn post_req(path: &str, content_type: &str, body: impl Into<Body>) -> HttpRequest<Body> {
+        HttpRequest::post(path)
+            .header("content-type", content_type)
+            .body(body.into())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_problem_with_the_request_id() {
+        let (app, _dir) = app().await;
+        let (status, body) = call(app, get_req("/api/probe/panic")).await;
+        assert_eq!(status, 500);
+        assert_eq!(body["code"], "INTERNAL");
+        assert!(body["requestId"].is_string());
+        assert!(
+            !body.to_string().contains("boom"),
+            "the cause stays in the logs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_times_out_as_a_503_problem() {
+        let (app, _dir) = app().await;
+        let (status, body) = call(app, get_req("/api/probe/slow")).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["code"], "TIMEOUT");
+    }
+
+    #[tokio::test]
+    async fn json_rejections_use_the_problem_format() {
+        let (app, _dir) = app().await;
+        let (status, body) = call(
+            app.clone(),
+            post_req("/api/probe/json", "application/json", "{oops"),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (400, Some("MALFORMED_JSON"))
+        );
+        let (status, body) = call(
+            app.clone(),
+            post_req("/api/probe/json", "application/json", "{}"),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (400, Some("INVALID_BODY"))
+        );
+        let (status, body) =
+            call(app.clone(), post_req("/api/probe/json", "text/plain", "{}")).await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (415, Some("UNSUPPORTED_MEDIA_TYPE"))
+        );
+        let big = format!("{{\"name\": \"{}\"}}", "x".repeat(BODY_LIMIT + 1));
+        let (status, body) = call(app, post_req("/api/probe/json", "application/json", big)).await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (413, Some("PAYLOAD_TOO_LARGE"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_invocation_is_a_413_problem() {
+        let (app, _dir) = app().await;
+        let big = format!(
+            "{{\"Data\": {{\"x\": \"{}\"}}}}",
+            "x".repeat(INVOCATION_BODY_LIMIT)
+        );
+        let (status, body) = call(app, post_req("/cleanup", "application/json", big)).await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (413, Some("PAYLOAD_TOO_LARGE"))
+        );
     }
 }

@@ -40,8 +40,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
+            .map(str::to_owned)
     };
     let (invocation_id, traceparent) = (
         header("x-azure-functions-invocationid"),
@@ -52,9 +51,16 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
-        invocation_id = %invocation_id,
-        traceparent = %traceparent,
+        invocation_id = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
     );
+    // Present only when the Functions host forwarded the request.
+    if let Some(v) = &invocation_id {
+        span.record("invocation_id", v.as_str());
+    }
+    if let Some(v) = &traceparent {
+        span.record("traceparent", v.as_str());
+    }
     let header_value = HeaderValue::from_str(&id).expect("validated or generated id");
     let started = std::time::Instant::now();
     let mut response = REQUEST_ID

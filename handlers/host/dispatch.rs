@@ -105,8 +105,19 @@ pub async fn invoke(
 pub async fn invocation_route(
     State(state): State<AppState>,
     Path(function): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<AppJson<InvocationReply>, ApiError> {
+    let body = body.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "INVALID_BODY"
+            },
+            e.body_text(),
+        )
+    })?;
     // Parsed by hand rather than with a JSON extractor: the host's Content-Type is not
     // something to depend on, and a bad body must still answer 400 in the problem format.
     let malformed = |why: String| {
