@@ -18,7 +18,8 @@ pub struct AcsEmail {
     endpoint: url::Url,
     key: Vec<u8>,
     sender: String,
-    http: reqwest::Client,
+    /// Built on the first email, not at start-up (a TLS client costs milliseconds to make).
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl AcsEmail {
@@ -30,9 +31,7 @@ impl AcsEmail {
             endpoint,
             key,
             sender,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()?,
+            http: std::sync::OnceLock::new(),
         })
     }
 
@@ -83,8 +82,13 @@ impl AcsEmail {
             .format("%a, %d %b %Y %H:%M:%S GMT")
             .to_string();
         let (content_hash, authorization) = self.sign("POST", &url, &body, &date);
-        let response = self
-            .http
+        let http = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("a client with a timeout builds")
+        });
+        let response = http
             .post(url)
             .header("content-type", "application/json")
             .header("x-ms-date", date)

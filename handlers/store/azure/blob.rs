@@ -55,7 +55,10 @@ fn account_of(storage: &StorageSettings) -> String {
 }
 
 pub(crate) fn shared_key_options(storage: &StorageSettings) -> (ClientOptions, Option<SharedKey>) {
-    let mut options = ClientOptions::default();
+    let mut options = ClientOptions {
+        transport: Some(super::transport::shared()),
+        ..Default::default()
+    };
     let key = match storage {
         StorageSettings::SharedKey { account, key, .. } => {
             let key = SharedKey {

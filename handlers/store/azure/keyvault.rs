@@ -35,8 +35,12 @@ impl KeyVaultSecrets {
         credential: Arc<dyn TokenCredential>,
         options: Option<SecretClientOptions>,
     ) -> anyhow::Result<Self> {
+        let mut options = options.unwrap_or_default();
+        if options.client_options.transport.is_none() {
+            options.client_options.transport = Some(super::transport::shared());
+        }
         Ok(Self {
-            client: SecretClient::new(uri.as_str(), credential, options)?,
+            client: SecretClient::new(uri.as_str(), credential, Some(options))?,
             cache: Mutex::new(HashMap::new()),
         })
     }

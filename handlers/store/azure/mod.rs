@@ -8,6 +8,7 @@ pub mod keyvault;
 pub mod queue;
 pub mod redis;
 pub mod shared_key;
+pub mod transport;
 
 use std::sync::Arc;
 
@@ -26,7 +27,10 @@ pub fn credential(settings: &Settings) -> anyhow::Result<Arc<dyn TokenCredential
             .azure_client_id
             .clone()
             .map(UserAssignedId::ClientId),
-        ..Default::default()
+        client_options: azure_core::http::ClientOptions {
+            transport: Some(transport::shared()),
+            ..Default::default()
+        },
     };
     Ok(ManagedIdentityCredential::new(Some(options))?)
 }
