@@ -337,6 +337,32 @@ mod tests {
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// Every name this module reads is documented in local.settings.json.example.
+    #[test]
+    fn every_setting_read_is_in_the_example_file() {
+        let source = include_str!("settings.rs");
+        let example: serde_json::Value =
+            serde_json::from_str(include_str!("../local.settings.json.example")).unwrap();
+        assert_eq!(example["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
+        let mut names = Vec::new();
+        for part in source.split("get(\"").skip(1) {
+            let name = part.split('"').next().unwrap_or_default();
+            if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                names.push(name);
+            }
+        }
+        assert!(names.len() > 15, "found {names:?}");
+        for name in names {
+            let documented = example["Values"].get(name).is_some()
+                || name == "FUNCTIONS_CUSTOMHANDLER_PORT"
+                || name == "WEBSITE_INSTANCE_ID";
+            assert!(
+                documented,
+                "{name} is read but not in local.settings.json.example"
+            );
+        }
+    }
+
     #[test]
     fn defaults_are_local_and_embedded() {
         let s = settings(&[]).unwrap();

@@ -104,11 +104,25 @@ impl Default for QueueOptions {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Catalog {
     pub functions: BTreeMap<String, FunctionDef>,
     pub queues: QueueOptions,
+    /// host.json `functionTimeout`: how long one invocation may run.
+    pub function_timeout: Duration,
     pub host_json: Option<Value>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self {
+            functions: BTreeMap::new(),
+            queues: QueueOptions::default(),
+            // The Consumption plan's default.
+            function_timeout: Duration::from_secs(300),
+            host_json: None,
+        }
+    }
 }
 
 impl Catalog {
@@ -120,6 +134,9 @@ impl Catalog {
         if host_path.exists() {
             let host: Value = read_json(&host_path)?;
             catalog.queues = queue_options(&host);
+            if let Some(t) = host["functionTimeout"].as_str().and_then(parse_timespan) {
+                catalog.function_timeout = t;
+            }
             catalog.host_json = Some(host);
         }
         let folders: Vec<PathBuf> = [root.join("functions"), root.to_owned()]
@@ -220,6 +237,7 @@ mod tests {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let catalog = Catalog::load(&root).unwrap();
         assert_eq!(catalog.queues.max_dequeue_count, 5);
+        assert_eq!(catalog.function_timeout, Duration::from_secs(600));
         let cleanup = catalog.get("CLEANUP").expect("cleanup function");
         assert_eq!(cleanup.trigger().unwrap().kind, "timerTrigger");
         assert!(catalog.get("healthz").unwrap().is_http());

@@ -147,8 +147,9 @@ pub fn queue_request(def: &FunctionDef, message: &crate::store::QueueMessage) ->
 /// `maxPollingInterval` when idle) and its poison rule.
 async fn pump_queue(state: AppState, def: FunctionDef, queue: String) {
     let options = state.functions.queues.clone();
-    // A lease long enough for a slow function; the message reappears after it if we crash.
-    let lease = Duration::from_secs(300);
+    // Hidden for as long as one invocation may run, so a slow function never sees its own
+    // message delivered twice; after a crash it reappears then.
+    let lease = state.functions.function_timeout;
     let min_idle = Duration::from_millis(100);
     let max_idle = options
         .max_polling_interval

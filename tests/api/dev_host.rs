@@ -33,6 +33,17 @@ fn set_function(root: &Path, name: &str, json: Value) {
     .unwrap();
 }
 
+async fn spawn_with_root(root: &tempfile::TempDir) -> TestApp {
+    spawn_app_with(
+        Kind::Embedded,
+        Options {
+            script_root: Some(root.path().to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
@@ -67,14 +78,7 @@ async fn timers_fire_on_their_ncrontab_schedule() {
             json!({"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "* * * * * *"}]}),
         )
     });
-    let app = spawn_app_with(
-        Kind::Embedded,
-        Options {
-            script_root: Some(root.path().to_owned()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_with_root(&root).await;
     let docs = app.stores().documents.clone();
     let run = eventually(
         "the every-second cleanup timer",
@@ -171,14 +175,7 @@ async fn a_message_that_keeps_failing_goes_to_poison_after_max_dequeue_count() {
         host["extensions"]["queues"]["visibilityTimeout"] = json!("00:00:00");
         host["extensions"]["queues"]["maxDequeueCount"] = json!(3);
     });
-    let app = spawn_app_with(
-        Kind::Embedded,
-        Options {
-            script_root: Some(root.path().to_owned()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_with_root(&root).await;
     let queues = app.stores().queues.clone();
     queues
         .send("emails", "not an email", Duration::ZERO)

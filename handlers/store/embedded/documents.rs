@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
-use super::sqlite::Sqlite;
+use super::sqlite::{Sqlite, one_row};
 use crate::store::doc::{self, spec};
 use crate::store::query::{sqlite_condition, sqlite_path};
 use crate::store::{Doc, Documents, Filter, Order, Page, PatchOp, Query, StoreError, StoreResult};
@@ -60,6 +60,22 @@ fn read_live(
     row.map(|(b, e)| to_doc(b, e)).transpose()
 }
 
+/// Replaces the stored body of an existing row, with fresh system properties.
+fn overwrite(
+    conn: &rusqlite::Connection,
+    container: &str,
+    pk: &str,
+    id: &str,
+    value: Value,
+) -> StoreResult<Doc> {
+    let (body, etag, expires_at) = stamp(value);
+    conn.execute(
+        "UPDATE docs SET body = ?, etag = ?, expires_at = ? WHERE container = ? AND pk = ? AND id = ?",
+        params![body.to_string(), etag, expires_at, container, pk, id],
+    )?;
+    Ok(Doc { value: body, etag })
+}
+
 #[async_trait]
 impl Documents for SqliteDocuments {
     async fn get(&self, container: &str, pk: &str, id: &str) -> StoreResult<Option<Doc>> {
@@ -109,13 +125,9 @@ impl Documents for SqliteDocuments {
                 if if_match.is_some_and(|etag| etag != current.etag) {
                     return Err(StoreError::PreconditionFailed);
                 }
-                let (body, etag, expires_at) = stamp(value);
-                tx.execute(
-                    "UPDATE docs SET body = ?, etag = ?, expires_at = ? WHERE container = ? AND pk = ? AND id = ?",
-                    params![body.to_string(), etag, expires_at, container, pk, id],
-                )?;
+                let doc = overwrite(&tx, &container, &pk, &id, value)?;
                 tx.commit()?;
-                Ok(Doc { value: body, etag })
+                Ok(doc)
             })
             .await
     }
@@ -147,11 +159,7 @@ impl Documents for SqliteDocuments {
                     ),
                     params![container, pk, id, now()],
                 )?;
-                if n == 0 {
-                    Err(StoreError::NotFound)
-                } else {
-                    Ok(())
-                }
+                one_row(n)
             })
             .await
     }
@@ -177,13 +185,9 @@ impl Documents for SqliteDocuments {
                 }
                 let mut value = current.value;
                 doc::apply_patch(&mut value, &ops)?;
-                let (body, etag, expires_at) = stamp(value);
-                tx.execute(
-                    "UPDATE docs SET body = ?, etag = ?, expires_at = ? WHERE container = ? AND pk = ? AND id = ?",
-                    params![body.to_string(), etag, expires_at, container, pk, id],
-                )?;
+                let doc = overwrite(&tx, &container, &pk, &id, value)?;
                 tx.commit()?;
-                Ok(Doc { value: body, etag })
+                Ok(doc)
             })
             .await
     }

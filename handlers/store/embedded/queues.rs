@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::params;
 
-use super::sqlite::Sqlite;
+use super::sqlite::{Sqlite, one_row};
 use crate::store::{QueueMessage, Queues, StoreError, StoreResult};
 
 /// Azure's default message time-to-live.
@@ -132,11 +132,7 @@ impl Queues for SqliteQueues {
                     "DELETE FROM queue_messages WHERE queue = ? AND id = ? AND pop_receipt = ?",
                     params![queue, id, receipt],
                 )?;
-                if n == 0 {
-                    Err(StoreError::NotFound)
-                } else {
-                    Ok(())
-                }
+                one_row(n)
             })
             .await
     }
@@ -156,11 +152,7 @@ impl Queues for SqliteQueues {
                     "UPDATE queue_messages SET visible_at = ?, pop_receipt = '' WHERE queue = ? AND id = ? AND pop_receipt = ?",
                     params![now_ms() + delay.as_millis() as i64, queue, id, receipt],
                 )?;
-                if n == 0 {
-                    Err(StoreError::NotFound)
-                } else {
-                    Ok(())
-                }
+                one_row(n)
             })
             .await
     }

@@ -67,6 +67,15 @@ impl Sqlite {
     }
 }
 
+/// A statement meant to touch one row: none touched means the row (or receipt) is not there.
+pub fn one_row(changed: usize) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
