@@ -39,6 +39,8 @@ pub struct AppState {
     pub dev_blobs: Option<Arc<FolderBlobs>>,
     /// Where the outbox delivers.
     pub email: Delivery,
+    /// Signing keys and password hashing.
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 #[derive(OpenApi)]
@@ -48,9 +50,33 @@ pub struct AppState {
         description = "Learning portal, chat and file sharing API. Errors are application/problem+json with a stable `code`."
     ),
     components(schemas(crate::error::Problem)),
-    tags((name = "health", description = "Liveness and readiness"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Accounts, sessions and tokens"),
+        (name = "users", description = "Profiles, GDPR export and erase, admin user management"),
+    )
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` scheme the operations' `security` refers to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The `/api` router and its OpenAPI document, built from the same route list so they cannot
 /// disagree.
@@ -58,6 +84,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .merge(crate::auth::router())
+        .merge(crate::users::router())
         .split_for_parts()
 }
 
@@ -87,7 +115,7 @@ fn routes(state: &AppState) -> Router<AppState> {
             "/{function}",
             post(dispatch::invocation_route).layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT)),
         )
-        .merge(api_limits(api, state.settings.request_timeout));
+        .merge(api_limits(api, state));
 
     if state.settings.mode == RunMode::Local {
         app = app
@@ -103,10 +131,17 @@ fn routes(state: &AppState) -> Router<AppState> {
     app
 }
 
-/// The default body limit and the request timeout of `/api` routes.
-fn api_limits(api: Router<AppState>, timeout: std::time::Duration) -> Router<AppState> {
+/// The default body limit, the request timeout and the general rate limit of `/api` routes.
+fn api_limits(api: Router<AppState>, state: &AppState) -> Router<AppState> {
     api.layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(timeout, timeout_middleware))
+        .layer(middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            timeout_middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::limits::general,
+        ))
 }
 
 /// Fallbacks and the outer stack: request id (outermost, so every answer carries it), panic
@@ -194,12 +229,14 @@ impl Application {
             );
         }
         tracing::info!(dependency = "email", "email: {}", email.describe());
+        let auth = crate::auth::Auth::new(&settings, &stores)?;
         let state = AppState {
             settings: Arc::new(settings),
             stores,
             functions: Arc::new(functions),
             dev_blobs,
             email,
+            auth,
         };
         Ok(Self { listener, state })
     }
@@ -306,8 +343,11 @@ mod tests {
                 "/api/probe/json",
                 post(|AppJson(_): AppJson<Probe>| async { "ok" }),
             );
-        let routes =
-            routes(&state).merge(api_limits(probes, std::time::Duration::from_millis(200)));
+        let mut slow = state.clone();
+        let mut settings = (*slow.settings).clone();
+        settings.request_timeout = std::time::Duration::from_millis(200);
+        slow.settings = Arc::new(settings);
+        let routes = routes(&state).merge(api_limits(probes, &slow));
         (with_middleware(routes, state), dir)
     }
 

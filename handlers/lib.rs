@@ -3,6 +3,7 @@
 //! the application lives here so tests and benchmarks drive the same code.
 
 pub mod app;
+pub mod auth;
 pub mod email;
 pub mod error;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod request_id;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod users;
 
 pub use app::{AppState, Application};
 pub use settings::Settings;

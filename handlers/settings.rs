@@ -101,6 +101,36 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    Open,
+    /// Only with a valid invite for the same email.
+    Invite,
+}
+
+/// Account and token rules (DESIGN.md section 5); every number configurable.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub registration: RegistrationMode,
+    /// Normalised emails that become admins when they sign up.
+    pub admin_emails: Vec<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub key_rotation: Duration,
+    pub auth_per_minute: u32,
+    pub general_per_minute: u32,
+    pub lockout_failures: u32,
+    pub lockout: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub argon2_max_concurrency: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub mode: RunMode,
@@ -127,6 +157,7 @@ pub struct Settings {
     pub trusted_proxy_hops: usize,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    pub auth: AuthSettings,
 }
 
 impl Settings {
@@ -260,8 +291,58 @@ impl Settings {
                     .unwrap_or(30),
             ),
             log_format,
+            auth: AuthSettings {
+                registration: match get("REGISTRATION_MODE").as_deref() {
+                    None | Some("open") => RegistrationMode::Open,
+                    Some("invite") => RegistrationMode::Invite,
+                    Some(other) => {
+                        return Err(bad(
+                            "REGISTRATION_MODE",
+                            format!("'{other}' is not one of open, invite"),
+                        ));
+                    }
+                },
+                admin_emails: get("ADMIN_EMAILS")
+                    .map(|v| {
+                        v.split([',', ';', ' '])
+                            .map(|e| e.trim().to_lowercase())
+                            .filter(|e| !e.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                issuer: get("JWT_ISSUER").unwrap_or_else(|| "portal-api".into()),
+                audience: get("JWT_AUDIENCE").unwrap_or_else(|| "portal-api".into()),
+                access_token_ttl: Duration::from_secs(15 * 60),
+                refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+                refresh_reuse_grace: Duration::from_secs(num(&get, "REFRESH_REUSE_GRACE_SECONDS", 10)?),
+                key_rotation: Duration::from_secs(num(&get, "KEY_ROTATION_DAYS", 30)? * 24 * 3600),
+                auth_per_minute: num(&get, "RATE_LIMIT_AUTH_PER_MINUTE", 5)?,
+                general_per_minute: num(&get, "RATE_LIMIT_GENERAL_PER_MINUTE", 100)?,
+                lockout_failures: 5,
+                lockout: Duration::from_secs(15 * 60),
+                argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 64 * 1024)?,
+                argon2_iterations: num(&get, "ARGON2_ITERATIONS", 3)?,
+                argon2_parallelism: num(&get, "ARGON2_PARALLELISM", 4)?,
+                argon2_max_concurrency: num(
+                    &get,
+                    "ARGON2_MAX_CONCURRENCY",
+                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                )?,
+            },
         })
     }
+}
+
+/// A numeric setting with its default.
+fn num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, SettingsError> {
+    get(name)
+        .map(|v| parse_num(name, &v))
+        .transpose()
+        .map(|v| v.unwrap_or(default))
 }
 
 fn parse_num<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, SettingsError> {
@@ -345,7 +426,11 @@ mod tests {
             serde_json::from_str(include_str!("../local.settings.json.example")).unwrap();
         assert_eq!(example["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
         let mut names = Vec::new();
-        for part in source.split("get(\"").skip(1) {
+        for part in source
+            .split("get(\"")
+            .skip(1)
+            .chain(source.split("num(&get, \"").skip(1))
+        {
             let name = part.split('"').next().unwrap_or_default();
             if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
                 names.push(name);

@@ -37,6 +37,13 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "erase-user",
+                Registered {
+                    trigger_type: "queueTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::erase::run(state, inv)),
+                },
+            ),
+            (
                 "emails",
                 Registered {
                     trigger_type: "queueTrigger",

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod emails;
+pub mod erase;
 
 use serde_json::{Value, json};
 

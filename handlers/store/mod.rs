@@ -19,6 +19,11 @@ use serde_json::Value;
 
 pub use query::{Cmp, Filter, Order, Query};
 
+/// Whether `id` is usable as a document id on every backend (for ids that come from clients).
+pub fn doc_id_ok(id: &str) -> StoreResult<()> {
+    doc::check_id(id)
+}
+
 use crate::settings::Settings;
 
 /// What every storage operation can fail with; the HTTP layer maps each kind to a status.

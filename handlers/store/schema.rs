@@ -47,4 +47,4 @@ pub fn container(name: &str) -> Option<&'static ContainerSpec> {
 pub const BLOB_CONTAINERS: &[&str] = &["files", "thumbnails", "archives", "backups"];
 
 /// Queues the code sends to; each has a `-poison` twin the host moves failed messages to.
-pub const QUEUES: &[&str] = &["thumbnails", "emails"];
+pub const QUEUES: &[&str] = &["thumbnails", "emails", "erasures"];

@@ -18,7 +18,8 @@ fn template_matches(template: &str, path: &str) -> bool {
     let p: Vec<&str> = path.trim_matches('/').split('/').collect();
     for (i, seg) in t.iter().enumerate() {
         if seg.starts_with("{*") {
-            return p.len() > i;
+            // ASP.NET catch-alls match the rest, empty included.
+            return true;
         }
         let Some(actual) = p.get(i) else {
             return seg.ends_with("?}");
@@ -35,7 +36,8 @@ fn template_matches(template: &str, path: &str) -> bool {
 fn template_matching_rules() {
     assert!(template_matches("v1/auth/{*rest}", "v1/auth/login"));
     assert!(template_matches("v1/auth/{*rest}", "v1/auth/sessions/{id}"));
-    assert!(!template_matches("v1/auth/{*rest}", "v1/auth"));
+    assert!(template_matches("v1/users/{*rest}", "v1/users"));
+    assert!(!template_matches("v1/users/{*rest}", "v1/userz/me"));
     assert!(template_matches("v1/courses/{id}", "v1/courses/{courseId}"));
     assert!(!template_matches("healthz", "readyz"));
     assert!(template_matches("openapi.json", "openapi.json"));

@@ -77,6 +77,13 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
     let mut env: HashMap<String, String> = HashMap::from([
         ("PORT".into(), "0".into()),
         ("DATA_DIR".into(), data_dir.path().display().to_string()),
+        // Limits and hashing cost low enough for a test suite; the tests of those features
+        // set their own values.
+        ("RATE_LIMIT_GENERAL_PER_MINUTE".into(), "100000".into()),
+        ("RATE_LIMIT_AUTH_PER_MINUTE".into(), "100000".into()),
+        ("ARGON2_MEMORY_KIB".into(), "1024".into()),
+        ("ARGON2_ITERATIONS".into(), "1".into()),
+        ("ARGON2_PARALLELISM".into(), "1".into()),
         (
             "SCRIPT_ROOT".into(),
             options

@@ -1,0 +1,206 @@
+//! Request extractors: the authenticated caller (`AuthUser`, `AdminUser`) and the client's IP.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::tokens::{self, AccessClaims, TokenError};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The caller of a request that carried a valid, unrevoked access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: String,
+    pub role: String,
+    pub session_id: String,
+    pub claims: AccessClaims,
+}
+
+/// An authenticated caller whose stored role is `admin` (the token's role is not trusted for
+/// this: a demoted admin keeps a valid token for up to 15 minutes).
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+/// 401 with the `WWW-Authenticate` challenge RFC 6750 asks for.
+pub struct Unauthorized(pub ApiError);
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"portal-api\""),
+        );
+        response
+    }
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> Unauthorized {
+    Unauthorized(ApiError::new(StatusCode::UNAUTHORIZED, code, detail))
+}
+
+/// The cache key that marks a session revoked while its access tokens could still be alive.
+pub fn revoked_key(session_id: &str) -> String {
+    format!("auth:revoked-session:{session_id}")
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| {
+                unauthorized("UNAUTHORIZED", "Send an access token: Authorization: Bearer <token>.")
+                    .into_response()
+            })?;
+        let claims = match tokens::verify(&state.auth.keys, &state.settings.auth, token).await {
+            Ok(claims) => claims,
+            Err(TokenError::Invalid(_)) => {
+                return Err(unauthorized(
+                    "INVALID_TOKEN",
+                    "The access token is invalid or expired.",
+                )
+                .into_response());
+            }
+            Err(TokenError::Store(e)) => return Err(ApiError::from(e).into_response()),
+        };
+        let revoked = state
+            .stores
+            .cache
+            .exists(&revoked_key(&claims.sid))
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        if revoked {
+            return Err(
+                unauthorized("TOKEN_REVOKED", "This session has ended; sign in again.")
+                    .into_response(),
+            );
+        }
+        Ok(AuthUser {
+            user_id: claims.sub.clone(),
+            role: claims.role.clone(),
+            session_id: claims.sid.clone(),
+            claims,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let stored = crate::users::store::get(state, &user.user_id)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match stored {
+            Some(u) if u.role == "admin" && u.status == "active" => Ok(AdminUser(user)),
+            _ => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "This needs the admin role.",
+            )
+            .into_response()),
+        }
+    }
+}
+
+/// The client's address: the entry of `X-Forwarded-For` that the trusted proxies appended (the
+/// right-most, or further left with more hops; entries further left are client-supplied and
+/// can be forged), its `:port` stripped; without the header, the peer address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+pub fn client_ip(parts: &Parts, trusted_hops: usize) -> String {
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if trusted_hops > 0 && forwarded.len() >= trusted_hops {
+        return strip_port(forwarded[forwarded.len() - trusted_hops]);
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn strip_port(entry: &str) -> String {
+    // [v6]:port, v4:port, or a bare address.
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_owned();
+    }
+    match entry.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
+            host.to_owned()
+        }
+        _ => entry.to_owned(),
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state.settings.trusted_proxy_hops)))
+    }
+}
+
+/// The caller's User-Agent, for session lists and activity.
+pub struct UserAgent(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UserAgent(
+            parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .chars()
+                .take(256)
+                .collect(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(xff: &[&str]) -> Parts {
+        let mut builder = axum::http::Request::builder();
+        for v in xff {
+            builder = builder.header("x-forwarded-for", *v);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn the_right_most_forwarded_entry_is_the_client() {
+        assert_eq!(client_ip(&parts(&["1.1.1.1, 112.134.130.212:18792"]), 1), "112.134.130.212");
+        assert_eq!(client_ip(&parts(&["6.6.6.6", "9.9.9.9"]), 1), "9.9.9.9");
+        assert_eq!(client_ip(&parts(&["6.6.6.6, 9.9.9.9, 10.0.0.1"]), 2), "9.9.9.9");
+        assert_eq!(client_ip(&parts(&["[2001:db8::1]:443"]), 1), "2001:db8::1");
+        assert_eq!(client_ip(&parts(&["2001:db8::1"]), 1), "2001:db8::1");
+        assert_eq!(client_ip(&parts(&[]), 1), "unknown");
+        assert_eq!(client_ip(&parts(&["1.2.3.4"]), 0), "unknown");
+    }
+}

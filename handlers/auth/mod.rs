@@ -1,0 +1,57 @@
+//! Accounts and sessions: passwords, signing keys and tokens, sessions with rotating refresh
+//! tokens, one-time tokens, rate limits and lockout, and the `/api/v1/auth` routes.
+
+pub mod extract;
+pub mod keys;
+pub mod limits;
+pub mod onetime;
+pub mod password;
+pub mod routes;
+pub mod sessions;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::settings::Settings;
+use crate::store::Stores;
+
+/// What authentication needs at hand, built once.
+pub struct Auth {
+    pub keys: keys::KeyRing,
+    pub passwords: password::Passwords,
+}
+
+impl Auth {
+    /// Touches no store: the key ring loads (or makes) its keys on first use.
+    pub fn new(settings: &Settings, stores: &Stores) -> anyhow::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            keys: keys::KeyRing::new(stores.secrets.clone()),
+            passwords: password::Passwords::new(&settings.auth)?,
+        }))
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::signup))
+        .routes(routes!(routes::login))
+        .routes(routes!(routes::refresh))
+        .routes(routes!(routes::logout))
+        .routes(routes!(routes::logout_all))
+        .routes(routes!(routes::list_sessions))
+        .routes(routes!(routes::delete_session))
+        .routes(routes!(routes::forgot_password))
+        .routes(routes!(routes::reset_password))
+        .routes(routes!(routes::verify_email))
+        .routes(routes!(routes::resend_verification))
+        .routes(routes!(routes::magic_link))
+        .routes(routes!(routes::magic_link_verify))
+        .routes(routes!(routes::create_invite))
+        .routes(routes!(routes::check_invite))
+        .routes(routes!(routes::jwks))
+        .routes(routes!(routes::me))
+}

@@ -1,0 +1,132 @@
+//! The user as stored and as shown.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A normalised email address (trimmed, lower-case), parsed once at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err("Enter an email address.");
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err("Enter a valid email address.");
+        };
+        let ok = email.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Email(email))
+        } else {
+            Err("Enter a valid email address.")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Preferences {
+    pub notifications: bool,
+    pub email_updates: bool,
+    /// `light`, `dark` or `system`.
+    pub theme: String,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            notifications: true,
+            email_updates: false,
+            theme: "system".into(),
+        }
+    }
+}
+
+/// The `users` document (partition key `/id`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDoc {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// `active`, `suspended`, or `deleting` while an erase runs.
+    pub status: String,
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub preferences: Preferences,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Lower-case email and name, so admin search is one portable `contains` filter.
+    #[serde(default)]
+    pub search_text: String,
+}
+
+impl UserDoc {
+    pub fn refresh_search_text(&mut self) {
+        self.search_text = format!("{} {}", self.email, self.name).to_lowercase();
+    }
+}
+
+/// The user as the API shows it: never a hash or a token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub email_verified: bool,
+    pub preferences: Preferences,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<&UserDoc> for User {
+    fn from(u: &UserDoc) -> Self {
+        User {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role.clone(),
+            status: u.status.clone(),
+            email_verified: u.email_verified,
+            preferences: u.preferences.clone(),
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@@x.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! `/api/v1/users/*`: the caller's profile, password, activity, export and erase; and the
+//! admin's user management.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::activity::Activity;
+use super::model::{Preferences, User, UserDoc};
+use super::store as users;
+use crate::app::AppState;
+use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
+use crate::auth::sessions;
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::store::{Cmp, Filter, Order};
+
+/// The erase job's queue.
+pub const ERASE_QUEUE: &str = "erasures";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub preferences: Option<Preferences>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EraseRequest {
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminPatch {
+    /// `user` or `admin`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `active` or `suspended` (suspending ends every session).
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Matches email or name, ignoring case.
+    pub search: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub items: Vec<User>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityPage {
+    pub items: Vec<Activity>,
+    pub next_cursor: Option<String>,
+}
+
+fn page_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(20).clamp(1, 100)
+}
+
+async fn current(state: &AppState, user: &AuthUser) -> ApiResult<UserDoc> {
+    users::get(state, &user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
+    Ok(AppJson(User::from(&current(&state, &user).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = ProfilePatch,
+    responses((status = 200, description = "The updated user", body = User), (status = 400, description = "Unknown or invalid fields", body = Problem)))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(patch): AppJson<ProfilePatch>,
+) -> ApiResult<AppJson<User>> {
+    let mut errors = FieldErrors::new();
+    let name = patch.name.map(|n| n.trim().to_owned());
+    if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
+        errors.insert("name".into(), vec!["Enter a name of 1 to 100 characters.".into()]);
+    }
+    if let Some(p) = &patch.preferences {
+        if !["light", "dark", "system"].contains(&p.theme.as_str()) {
+            errors.insert("preferences.theme".into(), vec!["Use light, dark or system.".into()]);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let updated = users::update(&state, &user.user_id, |u| {
+        if let Some(name) = &name {
+            u.name = name.clone();
+        }
+        if let Some(p) = &patch.preferences {
+            u.preferences = p.clone();
+        }
+    })
+    .await?;
+    Ok(AppJson(User::from(&updated)))
+}
+
+#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every other session ended"), (status = 400, description = "`VALIDATION_FAILED`", body = Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ClientIp(ip): ClientIp,
+    UserAgent(user_agent): UserAgent,
+    AppJson(change): AppJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let stored = current(&state, &user).await?;
+    let ok = state
+        .auth
+        .passwords
+        .verify(&change.current_password, stored.password_hash.as_deref())
+        .await
+        .map_err(ApiError::internal)?;
+    let mut errors = FieldErrors::new();
+    if !ok {
+        errors.insert("currentPassword".into(), vec!["The current password is wrong.".into()]);
+    }
+    let problems = crate::auth::password::problems(&change.new_password, &[stored.email.as_str(), stored.name.as_str()]);
+    if !problems.is_empty() {
+        errors.insert("newPassword".into(), problems);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let hash = state.auth.passwords.hash(&change.new_password).await.map_err(ApiError::internal)?;
+    users::update(&state, &user.user_id, |u| u.password_hash = Some(hash.clone())).await?;
+    sessions::revoke_all(&state, &user.user_id, Some(&user.session_id), "password changed").await?;
+    super::activity::record(&state, &user.user_id, "password_changed", &ip, &user_agent).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/activity", tag = "users", security(("bearer" = [])),
+    params(("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20")),
+    responses((status = 200, description = "Security events, newest first", body = ActivityPage)))]
+pub async fn my_activity(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<ActivityPage>> {
+    let query = crate::store::Query::default()
+        .order_by("id", Order::Desc)
+        .limit(page_limit(params.limit));
+    let page = state
+        .stores
+        .documents
+        .query("activity", Some(&user.user_id), &query, params.cursor.as_deref())
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|d| serde_json::from_value::<Activity>(d.value))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|mut a| {
+            a.user_id.clear();
+            a
+        })
+        .collect();
+    Ok(AppJson(ActivityPage {
+        items,
+        next_cursor: page.continuation,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/data-export", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "Everything stored about the caller, as one JSON document")))]
+pub async fn data_export(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<serde_json::Value>> {
+    let stored = current(&state, &user).await?;
+    Ok(AppJson(super::gdpr::export(&state, &stored).await?))
+}
+
+/// Ends every session, marks the account as being deleted, and queues the erase job.
+async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
+    users::update(state, &target.id, |u| u.status = "deleting".into()).await?;
+    sessions::revoke_all(state, &target.id, None, "account deleted").await?;
+    let message = serde_json::json!({"userId": target.id}).to_string();
+    state
+        .stores
+        .queues
+        .send(ERASE_QUEUE, &message, std::time::Duration::ZERO)
+        .await?;
+    Ok(())
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem)))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(request): AppJson<EraseRequest>,
+) -> ApiResult<StatusCode> {
+    let stored = current(&state, &user).await?;
+    let ok = state
+        .auth
+        .passwords
+        .verify(&request.password, stored.password_hash.as_deref())
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(ApiError::validation(FieldErrors::from([(
+            "password".to_owned(),
+            vec!["The password is wrong.".to_owned()],
+        )])));
+    }
+    start_erase(&state, &stored).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, description = "Users, newest first", body = UserPage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<UserPage>> {
+    let mut query = crate::store::Query::default()
+        .order_by("createdAt", Order::Desc)
+        .limit(page_limit(params.limit));
+    if let Some(search) = params.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        query = query.filter(Filter::new("searchText", Cmp::Contains, search.to_lowercase()));
+    }
+    let page = state
+        .stores
+        .documents
+        .query("users", None, &query, params.cursor.as_deref())
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|d| serde_json::from_value::<UserDoc>(d.value).map(|u| User::from(&u)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(AppJson(UserPage {
+        items,
+        next_cursor: page.continuation,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = User), (status = 404, description = "No such user", body = Problem)))]
+pub async fn get_one(State(state): State<AppState>, _admin: AdminUser, Path(id): Path<String>) -> ApiResult<AppJson<User>> {
+    let user = users::get(&state, &id).await?.ok_or_else(|| ApiError::not_found("No such user."))?;
+    Ok(AppJson(User::from(&user)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = AdminPatch,
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
+pub async fn update_one(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<AdminPatch>,
+) -> ApiResult<AppJson<User>> {
+    let mut errors = FieldErrors::new();
+    if patch.role.as_deref().is_some_and(|r| r != "user" && r != "admin") {
+        errors.insert("role".into(), vec!["Use user or admin.".into()]);
+    }
+    if patch.status.as_deref().is_some_and(|s| s != "active" && s != "suspended") {
+        errors.insert("status".into(), vec!["Use active or suspended.".into()]);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if users::get(&state, &id).await?.is_none_or(|u| u.status == "deleting") {
+        return Err(ApiError::not_found("No such user."));
+    }
+    let updated = users::update(&state, &id, |u| {
+        if let Some(role) = &patch.role {
+            u.role = role.clone();
+        }
+        if let Some(status) = &patch.status {
+            u.status = status.clone();
+        }
+    })
+    .await?;
+    if updated.status == "suspended" {
+        sessions::revoke_all(&state, &id, None, "suspended").await?;
+    }
+    Ok(AppJson(User::from(&updated)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
+pub async fn delete_one(State(state): State<AppState>, _admin: AdminUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let user = users::get(&state, &id).await?.ok_or_else(|| ApiError::not_found("No such user."))?;
+    start_erase(&state, &user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
