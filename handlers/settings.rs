@@ -314,7 +314,11 @@ impl Settings {
                 audience: get("JWT_AUDIENCE").unwrap_or_else(|| "portal-api".into()),
                 access_token_ttl: Duration::from_secs(15 * 60),
                 refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
-                refresh_reuse_grace: Duration::from_secs(num(&get, "REFRESH_REUSE_GRACE_SECONDS", 10)?),
+                refresh_reuse_grace: Duration::from_secs(num(
+                    &get,
+                    "REFRESH_REUSE_GRACE_SECONDS",
+                    10,
+                )?),
                 key_rotation: Duration::from_secs(num(&get, "KEY_ROTATION_DAYS", 30)? * 24 * 3600),
                 auth_per_minute: num(&get, "RATE_LIMIT_AUTH_PER_MINUTE", 5)?,
                 general_per_minute: num(&get, "RATE_LIMIT_GENERAL_PER_MINUTE", 100)?,
@@ -326,7 +330,9 @@ impl Settings {
                 argon2_max_concurrency: num(
                     &get,
                     "ARGON2_MAX_CONCURRENCY",
-                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2),
                 )?,
             },
         })

@@ -56,11 +56,17 @@ impl FromRequestParts<AppState> for AuthUser {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| {
-                unauthorized("UNAUTHORIZED", "Send an access token: Authorization: Bearer <token>.")
-                    .into_response()
+                unauthorized(
+                    "UNAUTHORIZED",
+                    "Send an access token: Authorization: Bearer <token>.",
+                )
+                .into_response()
             })?;
         let claims = match tokens::verify(&state.auth.keys, &state.settings.auth, token).await {
             Ok(claims) => claims,
@@ -156,8 +162,14 @@ fn strip_port(entry: &str) -> String {
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, state.settings.trusted_proxy_hops)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            parts,
+            state.settings.trusted_proxy_hops,
+        )))
     }
 }
 
@@ -195,9 +207,15 @@ mod tests {
 
     #[test]
     fn the_right_most_forwarded_entry_is_the_client() {
-        assert_eq!(client_ip(&parts(&["1.1.1.1, 112.134.130.212:18792"]), 1), "112.134.130.212");
+        assert_eq!(
+            client_ip(&parts(&["1.1.1.1, 112.134.130.212:18792"]), 1),
+            "112.134.130.212"
+        );
         assert_eq!(client_ip(&parts(&["6.6.6.6", "9.9.9.9"]), 1), "9.9.9.9");
-        assert_eq!(client_ip(&parts(&["6.6.6.6, 9.9.9.9, 10.0.0.1"]), 2), "9.9.9.9");
+        assert_eq!(
+            client_ip(&parts(&["6.6.6.6, 9.9.9.9, 10.0.0.1"]), 2),
+            "9.9.9.9"
+        );
         assert_eq!(client_ip(&parts(&["[2001:db8::1]:443"]), 1), "2001:db8::1");
         assert_eq!(client_ip(&parts(&["2001:db8::1"]), 1), "2001:db8::1");
         assert_eq!(client_ip(&parts(&[]), 1), "unknown");

@@ -96,10 +96,10 @@ impl KeyRing {
     /// Every valid key, newest first; makes the first one when there is none.
     pub async fn keys(&self) -> StoreResult<Arc<Vec<Key>>> {
         let mut cached = self.cached.lock().await;
-        if let Some((at, keys)) = cached.as_ref() {
-            if at.elapsed() < REFRESH {
-                return Ok(keys.clone());
-            }
+        if let Some((at, keys)) = cached.as_ref()
+            && at.elapsed() < REFRESH
+        {
+            return Ok(keys.clone());
         }
         let mut versions = self.secrets.versions(SECRET_NAME).await?;
         if versions.is_empty() {

@@ -34,12 +34,23 @@ pub async fn hit(cache: &dyn Cache, key: &str, limit: u32, window: Duration) -> 
 }
 
 /// The auth endpoints' limit: per IP and, when known, per account (normalised email).
-pub async fn auth_hit(state: &AppState, action: &str, ip: &str, account: Option<&str>) -> ApiResult<()> {
+pub async fn auth_hit(
+    state: &AppState,
+    action: &str,
+    ip: &str,
+    account: Option<&str>,
+) -> ApiResult<()> {
     let cache = state.stores.cache.as_ref();
     let limit = state.settings.auth.auth_per_minute;
     hit(cache, &format!("rl:auth:{action}:ip:{ip}"), limit, MINUTE).await?;
     if let Some(account) = account {
-        hit(cache, &format!("rl:auth:{action}:acct:{account}"), limit, MINUTE).await?;
+        hit(
+            cache,
+            &format!("rl:auth:{action}:acct:{account}"),
+            limit,
+            MINUTE,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -55,7 +66,14 @@ pub async fn general(State(state): State<AppState>, request: Request, next: Next
     let ip = super::extract::client_ip(&parts, state.settings.trusted_proxy_hops);
     let request = Request::from_parts(parts, body);
     let limit = state.settings.auth.general_per_minute;
-    match hit(state.stores.cache.as_ref(), &format!("rl:general:{ip}"), limit, MINUTE).await {
+    match hit(
+        state.stores.cache.as_ref(),
+        &format!("rl:general:{ip}"),
+        limit,
+        MINUTE,
+    )
+    .await
+    {
         Ok(()) => next.run(request).await,
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => e.into_response(),
         Err(e) => {

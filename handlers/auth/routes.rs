@@ -130,7 +130,10 @@ pub struct EmailVerified {
 }
 
 fn field(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
-    errors.entry(name.to_owned()).or_default().push(message.into());
+    errors
+        .entry(name.to_owned())
+        .or_default()
+        .push(message.into());
 }
 
 fn refresh_cookie(value: &str, max_age: u64) -> HeaderValue {
@@ -187,10 +190,18 @@ async fn token_pair(
     refresh_token: String,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    let (access_token, expires_in) =
-        tokens::issue(&state.auth.keys, &state.settings.auth, &user.id, &user.role, session_id)
-            .await?;
-    let cookie = refresh_cookie(&refresh_token, state.settings.auth.refresh_token_ttl.as_secs());
+    let (access_token, expires_in) = tokens::issue(
+        &state.auth.keys,
+        &state.settings.auth,
+        &user.id,
+        &user.role,
+        session_id,
+    )
+    .await?;
+    let cookie = refresh_cookie(
+        &refresh_token,
+        state.settings.auth.refresh_token_ttl.as_secs(),
+    );
     let body = AuthResponse {
         user: User::from(user),
         access_token,
@@ -203,7 +214,11 @@ async fn token_pair(
 }
 
 /// Checks an invite for `email`; `INVITE_REQUIRED` unless it is live and for that address.
-async fn live_invite(state: &AppState, token: Option<&str>, email: &Email) -> ApiResult<Option<serde_json::Value>> {
+async fn live_invite(
+    state: &AppState,
+    token: Option<&str>,
+    email: &Email,
+) -> ApiResult<Option<serde_json::Value>> {
     let required = state.settings.auth.registration == RegistrationMode::Invite;
     let refuse = || {
         ApiError::new(
@@ -248,12 +263,16 @@ pub async fn signup(
     AppJson(request): AppJson<SignupRequest>,
 ) -> ApiResult<Response> {
     let mut errors = FieldErrors::new();
-    let email = Email::parse(&request.email).map_err(|m| field(&mut errors, "email", m)).ok();
+    let email = Email::parse(&request.email)
+        .map_err(|m| field(&mut errors, "email", m))
+        .ok();
     let name = request.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         field(&mut errors, "name", "Enter a name of 1 to 100 characters.");
     }
-    for problem in super::password::problems(&request.password, &[request.email.as_str(), name.as_str()]) {
+    for problem in
+        super::password::problems(&request.password, &[request.email.as_str(), name.as_str()])
+    {
         field(&mut errors, "password", problem);
     }
     let (Some(email), true) = (email, errors.is_empty()) else {
@@ -261,7 +280,12 @@ pub async fn signup(
     };
     limits::auth_hit(&state, "signup", &ip, Some(email.as_str())).await?;
     // The bootstrap admins need no invite, or an invite-only portal could never start.
-    let bootstrap_admin = state.settings.auth.admin_emails.iter().any(|a| a == email.as_str());
+    let bootstrap_admin = state
+        .settings
+        .auth
+        .admin_emails
+        .iter()
+        .any(|a| a == email.as_str());
     let invite = if bootstrap_admin {
         None
     } else {
@@ -285,7 +309,14 @@ pub async fn signup(
         role,
         status: "active".into(),
         email_verified: false,
-        password_hash: Some(state.auth.passwords.hash(&request.password).await.map_err(ApiError::internal)?),
+        password_hash: Some(
+            state
+                .auth
+                .passwords
+                .hash(&request.password)
+                .await
+                .map_err(ApiError::internal)?,
+        ),
         preferences: Preferences::default(),
         created_at: now,
         updated_at: now,
@@ -297,7 +328,11 @@ pub async fn signup(
         // Spend the invite; losing a race here still leaves one account per invite email.
         let id = invite["id"].as_str().unwrap_or_default().to_owned();
         let used = crate::store::PatchOp::Set("/usedAt".into(), json!(now));
-        let _ = state.stores.documents.patch("invites", &id, &id, &[used], None).await;
+        let _ = state
+            .stores
+            .documents
+            .patch("invites", &id, &id, &[used], None)
+            .await;
     }
     let token = onetime::issue(&state, Purpose::VerifyEmail, &user.id).await?;
     send(
@@ -306,7 +341,10 @@ pub async fn signup(
             "verification",
             &user.email,
             "Confirm your email address",
-            &format!("Welcome, {name}! Confirm your email address: {}", link(&state, "/verify-email", &token)),
+            &format!(
+                "Welcome, {name}! Confirm your email address: {}",
+                link(&state, "/verify-email", &token)
+            ),
         ),
     )
     .await?;
@@ -452,7 +490,10 @@ pub async fn logout_all(
 
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Live sessions, most recently used first", body = SessionList), (status = 401, description = "Not signed in", body = Problem)))]
-pub async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<SessionList>> {
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<AppJson<SessionList>> {
     let items = sessions::list(&state, &user.user_id)
         .await?
         .into_iter()
@@ -497,31 +538,56 @@ pub async fn forgot_password(
     ClientIp(ip): ClientIp,
     AppJson(request): AppJson<EmailRequest>,
 ) -> ApiResult<StatusCode> {
-    let email = Email::parse(&request.email).ok();
-    limits::auth_hit(&state, "forgot-password", &ip, email.as_ref().map(Email::as_str)).await?;
-    if let Some(email) = email {
-        if let Some(user) = users::find_by_email(&state, &email).await?.filter(|u| u.status == "active") {
-            let token = onetime::issue(&state, Purpose::ResetPassword, &user.id).await?;
-            send(
-                &state,
-                Mail::new(
-                    "password-reset",
-                    &user.email,
-                    "Reset your password",
-                    &format!(
-                        "Reset your password within 15 minutes: {}\nIf you did not ask for this, ignore this email.",
-                        link(&state, "/reset-password", &token)
-                    ),
-                ),
-            )
-            .await?;
-        }
-    }
+    email_link(&state, &ip, &request.email, Purpose::ResetPassword).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The forgot-password and magic-link requests: rate-limited, then a link mailed to an active
+/// account. The answer is the same whether or not the account exists.
+async fn email_link(
+    state: &AppState,
+    ip: &str,
+    raw_email: &str,
+    purpose: Purpose,
+) -> ApiResult<()> {
+    let (action, kind, subject, path, intro) = match purpose {
+        Purpose::ResetPassword => (
+            "forgot-password",
+            "password-reset",
+            "Reset your password",
+            "/reset-password",
+            "Reset your password within 15 minutes (if you did not ask for this, ignore this email)",
+        ),
+        Purpose::MagicLink => (
+            "magic-link",
+            "magic-link",
+            "Your sign-in link",
+            "/magic-link",
+            "Sign in within 15 minutes",
+        ),
+        Purpose::VerifyEmail => unreachable!("verification links go out at sign-up"),
+    };
+    let email = Email::parse(raw_email).ok();
+    limits::auth_hit(state, action, ip, email.as_ref().map(Email::as_str)).await?;
+    let Some(email) = email else {
+        return Ok(());
+    };
+    let Some(user) = users::find_by_email(state, &email)
+        .await?
+        .filter(|u| u.status == "active")
+    else {
+        return Ok(());
+    };
+    let token = onetime::issue(state, purpose, &user.id).await?;
+    let text = format!("{intro}: {}", link(state, path, &token));
+    send(state, Mail::new(kind, &user.email, subject, &text)).await
+}
+
 fn invalid_token() -> ApiError {
-    ApiError::bad_request("INVALID_TOKEN", "The link is invalid, expired, or already used.")
+    ApiError::bad_request(
+        "INVALID_TOKEN",
+        "The link is invalid, expired, or already used.",
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetRequest,
@@ -534,12 +600,20 @@ pub async fn reset_password(
 ) -> ApiResult<StatusCode> {
     let problems = super::password::problems(&request.password, &[]);
     if !problems.is_empty() {
-        return Err(ApiError::validation(FieldErrors::from([("password".to_owned(), problems)])));
+        return Err(ApiError::validation(FieldErrors::from([(
+            "password".to_owned(),
+            problems,
+        )])));
     }
     let user_id = onetime::consume(&state, Purpose::ResetPassword, &request.token)
         .await?
         .ok_or_else(invalid_token)?;
-    let hash = state.auth.passwords.hash(&request.password).await.map_err(ApiError::internal)?;
+    let hash = state
+        .auth
+        .passwords
+        .hash(&request.password)
+        .await
+        .map_err(ApiError::internal)?;
     users::update(&state, &user_id, |u| u.password_hash = Some(hash.clone())).await?;
     sessions::revoke_all(&state, &user_id, None, "password reset").await?;
     limits::clear_failures(&state, &user_id).await?;
@@ -557,7 +631,9 @@ pub async fn verify_email(
         .await?
         .ok_or_else(invalid_token)?;
     users::update(&state, &user_id, |u| u.email_verified = true).await?;
-    Ok(AppJson(EmailVerified { email_verified: true }))
+    Ok(AppJson(EmailVerified {
+        email_verified: true,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", security(("bearer" = [])),
@@ -579,7 +655,10 @@ pub async fn resend_verification(
                 "verification",
                 &stored.email,
                 "Confirm your email address",
-                &format!("Confirm your email address: {}", link(&state, "/verify-email", &token)),
+                &format!(
+                    "Confirm your email address: {}",
+                    link(&state, "/verify-email", &token)
+                ),
             ),
         )
         .await?;
@@ -594,23 +673,7 @@ pub async fn magic_link(
     ClientIp(ip): ClientIp,
     AppJson(request): AppJson<EmailRequest>,
 ) -> ApiResult<StatusCode> {
-    let email = Email::parse(&request.email).ok();
-    limits::auth_hit(&state, "magic-link", &ip, email.as_ref().map(Email::as_str)).await?;
-    if let Some(email) = email {
-        if let Some(user) = users::find_by_email(&state, &email).await?.filter(|u| u.status == "active") {
-            let token = onetime::issue(&state, Purpose::MagicLink, &user.id).await?;
-            send(
-                &state,
-                Mail::new(
-                    "magic-link",
-                    &user.email,
-                    "Your sign-in link",
-                    &format!("Sign in within 15 minutes: {}", link(&state, "/magic-link", &token)),
-                ),
-            )
-            .await?;
-        }
-    }
+    email_link(&state, &ip, &request.email, Purpose::MagicLink).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -648,7 +711,9 @@ pub async fn create_invite(
     AppJson(request): AppJson<InviteRequest>,
 ) -> ApiResult<(StatusCode, AppJson<InviteCreated>)> {
     let mut errors = FieldErrors::new();
-    let email = Email::parse(&request.email).map_err(|m| field(&mut errors, "email", m)).ok();
+    let email = Email::parse(&request.email)
+        .map_err(|m| field(&mut errors, "email", m))
+        .ok();
     let role = request.role.unwrap_or_else(|| "user".into());
     if role != "user" && role != "admin" {
         field(&mut errors, "role", "Use user or admin.");
@@ -681,7 +746,14 @@ pub async fn create_invite(
         ),
     )
     .await?;
-    Ok((StatusCode::CREATED, AppJson(InviteCreated { token, url, expires_at })))
+    Ok((
+        StatusCode::CREATED,
+        AppJson(InviteCreated {
+            token,
+            url,
+            expires_at,
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/invites/{token}", tag = "auth",
@@ -703,14 +775,22 @@ pub async fn check_invite(
         .await?
         .ok_or_else(|| ApiError::not_found("No such invite."))?;
     if doc.value.get("usedAt").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::new(StatusCode::GONE, "INVITE_USED", "This invite was already used."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "INVITE_USED",
+            "This invite was already used.",
+        ));
     }
     let expires_at: DateTime<Utc> = doc.value["expiresAt"]
         .as_str()
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| ApiError::not_found("No such invite."))?;
     if expires_at <= Utc::now() {
-        return Err(ApiError::new(StatusCode::GONE, "INVITE_EXPIRED", "This invite has expired."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "INVITE_EXPIRED",
+            "This invite has expired.",
+        ));
     }
     Ok(AppJson(InviteView {
         email: doc.value["email"].as_str().unwrap_or_default().to_owned(),

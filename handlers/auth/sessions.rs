@@ -39,9 +39,10 @@ pub struct SessionDoc {
     pub rotated_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub spent: Vec<String>,
-    #[serde(default)]
+    /// Absent (not null) while live: list queries select on "not defined".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_reason: Option<String>,
     /// Seconds after the last write: a session lapses after a week without a refresh.
     pub ttl: i64,
@@ -97,7 +98,12 @@ fn invalid_refresh() -> ApiError {
 }
 
 /// Starts a session; returns it with its first refresh token.
-pub async fn create(state: &AppState, user_id: &str, ip: &str, user_agent: &str) -> ApiResult<(SessionDoc, String)> {
+pub async fn create(
+    state: &AppState,
+    user_id: &str,
+    ip: &str,
+    user_agent: &str,
+) -> ApiResult<(SessionDoc, String)> {
     let secret = random_secret();
     let now = Utc::now();
     let session = SessionDoc {
@@ -116,15 +122,28 @@ pub async fn create(state: &AppState, user_id: &str, ip: &str, user_agent: &str)
         ttl: state.settings.auth.refresh_token_ttl.as_secs() as i64,
     };
     let value = serde_json::to_value(&session).map_err(ApiError::internal)?;
-    state.stores.documents.create("sessions", user_id, value).await?;
+    state
+        .stores
+        .documents
+        .create("sessions", user_id, value)
+        .await?;
     Ok((session.clone(), token(user_id, &session.id, &secret)))
 }
 
-async fn read(state: &AppState, user_id: &str, session_id: &str) -> ApiResult<Option<(SessionDoc, String)>> {
+async fn read(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+) -> ApiResult<Option<(SessionDoc, String)>> {
     if crate::store::doc_id_ok(session_id).is_err() || crate::store::doc_id_ok(user_id).is_err() {
         return Ok(None);
     }
-    match state.stores.documents.get("sessions", user_id, session_id).await? {
+    match state
+        .stores
+        .documents
+        .get("sessions", user_id, session_id)
+        .await?
+    {
         Some(doc) => Ok(Some((
             serde_json::from_value(doc.value).map_err(ApiError::internal)?,
             doc.etag,
@@ -210,12 +229,19 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<(SessionDoc
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("The session is changing too fast; retry."))
+    Err(ApiError::unavailable(
+        "The session is changing too fast; retry.",
+    ))
 }
 
 /// Ends a session: its refresh token stops working now, its access tokens are refused until
 /// they would have expired anyway.
-pub async fn revoke(state: &AppState, user_id: &str, session_id: &str, reason: &str) -> ApiResult<()> {
+pub async fn revoke(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+) -> ApiResult<()> {
     let access_ttl = state.settings.auth.access_token_ttl + Duration::from_secs(60);
     // The cache mark first: from this moment no access token of the session passes.
     state
@@ -245,14 +271,20 @@ pub async fn revoke(state: &AppState, user_id: &str, session_id: &str, reason: &
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("The session is changing too fast; retry."))
+    Err(ApiError::unavailable(
+        "The session is changing too fast; retry.",
+    ))
 }
 
 /// The user's live sessions, most recently used first.
 pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
     let mut out = Vec::new();
     let query = Query::default()
-        .filter(Filter::new("revokedAt", Cmp::Missing, serde_json::Value::Null))
+        .filter(Filter::new(
+            "revokedAt",
+            Cmp::Missing,
+            serde_json::Value::Null,
+        ))
         .order_by("lastUsedAt", Order::Desc)
         .limit(100);
     let mut token: Option<String> = None;
@@ -274,7 +306,12 @@ pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>>
 }
 
 /// Revokes every live session of a user, except `keep`.
-pub async fn revoke_all(state: &AppState, user_id: &str, keep: Option<&str>, reason: &str) -> ApiResult<usize> {
+pub async fn revoke_all(
+    state: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+) -> ApiResult<usize> {
     let mut n = 0;
     for session in list(state, user_id).await? {
         if Some(session.id.as_str()) != keep {

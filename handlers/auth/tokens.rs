@@ -71,7 +71,10 @@ pub async fn verify(
 ) -> Result<AccessClaims, TokenError> {
     let header = decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
     if header.alg != Algorithm::EdDSA {
-        return Err(TokenError::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
+        return Err(TokenError::Invalid(format!(
+            "algorithm {:?} is not accepted",
+            header.alg
+        )));
     }
     let kid = header
         .kid

@@ -19,14 +19,23 @@ pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<Invo
         .context("the queue message names no userId")?
         .to_owned();
     let mut reply = InvocationReply::default();
-    let Some(user) = crate::users::store::get(&state, &user_id).await.map_err(|e| anyhow::anyhow!("{e}"))? else {
+    let Some(user) = crate::users::store::get(&state, &user_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
         reply.log(format!("erase-user: {user_id} is already gone"));
         return Ok(reply);
     };
     let report = crate::users::gdpr::erase(&state, &user)
         .await
         .map_err(|e| anyhow::anyhow!("erasing {user_id}: {e}"))?;
-    let summary: Vec<String> = report.iter().map(|(name, n)| format!("{name}={n}")).collect();
-    reply.log(format!("erase-user: erased {user_id}: {}", summary.join(" ")));
+    let summary: Vec<String> = report
+        .iter()
+        .map(|(name, n)| format!("{name}={n}"))
+        .collect();
+    reply.log(format!(
+        "erase-user: erased {user_id}: {}",
+        summary.join(" ")
+    ));
     Ok(reply)
 }

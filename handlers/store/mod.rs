@@ -111,7 +111,9 @@ pub trait Documents: Send + Sync {
         condition: Option<&Filter>,
     ) -> StoreResult<Doc>;
     /// A query inside one partition (`Some(pk)`), or across all of them (`None`, for admin
-    /// lists). `continuation` is the token of the previous page.
+    /// lists and jobs). `continuation` is the token of the previous page. Ordering is for
+    /// queries inside one partition: a cross-partition ORDER BY needs the service's query plan,
+    /// which the emulators lack, so both backends refuse it (`Invalid`) rather than differ.
     async fn query(
         &self,
         container: &str,

@@ -127,6 +127,16 @@ impl Query {
     }
 }
 
+/// See `Documents::query`: ordering applies within one partition only.
+pub(crate) fn refuse_cross_partition_order(pk: Option<&str>, query: &Query) -> StoreResult<()> {
+    if pk.is_none() && query.order_by.is_some() {
+        return Err(StoreError::Invalid(
+            "ordering is supported within one partition only".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Field paths are spliced into query text, so only identifiers are allowed.
 pub(crate) fn field_path(field: &str) -> StoreResult<Vec<&str>> {
     let parts: Vec<&str> = field.split('.').collect();

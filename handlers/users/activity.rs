@@ -36,7 +36,12 @@ pub async fn record(state: &AppState, user_id: &str, kind: &str, ip: &str, user_
     };
     let mut value = serde_json::to_value(&entry).expect("serialisable");
     value["ttl"] = serde_json::json!(KEEP_SECONDS);
-    if let Err(e) = state.stores.documents.create("activity", user_id, value).await {
+    if let Err(e) = state
+        .stores
+        .documents
+        .create("activity", user_id, value)
+        .await
+    {
         tracing::warn!(user_id, kind, "activity not recorded: {e}");
     }
 }

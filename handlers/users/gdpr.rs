@@ -22,7 +22,14 @@ pub fn sections() -> &'static [Section] {
     &[
         Section {
             name: "sessions",
-            export: |state, user| Box::pin(export_partition(state, "sessions", &user.id, &["currentHash", "previousHash", "spent"])),
+            export: |state, user| {
+                Box::pin(export_partition(
+                    state,
+                    "sessions",
+                    &user.id,
+                    &["currentHash", "previousHash", "spent"],
+                ))
+            },
             erase: |state, user| Box::pin(erase_partition(state, "sessions", &user.id)),
         },
         Section {
@@ -33,12 +40,24 @@ pub fn sections() -> &'static [Section] {
         Section {
             name: "tokens",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
-            erase: |state, user| Box::pin(erase_where(state, "tokens", Filter::eq("userId", user.id.as_str()))),
+            erase: |state, user| {
+                Box::pin(erase_where(
+                    state,
+                    "tokens",
+                    Filter::eq("userId", user.id.as_str()),
+                ))
+            },
         },
         Section {
             name: "invites",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
-            erase: |state, user| Box::pin(erase_where(state, "invites", Filter::eq("email", user.email.as_str()))),
+            erase: |state, user| {
+                Box::pin(erase_where(
+                    state,
+                    "invites",
+                    Filter::eq("email", user.email.as_str()),
+                ))
+            },
         },
         Section {
             name: "cache",
@@ -56,14 +75,24 @@ pub fn sections() -> &'static [Section] {
 }
 
 /// Every document of a user's partition, without the named internal fields.
-async fn export_partition(state: &AppState, container: &str, user_id: &str, hide: &[&str]) -> ApiResult<Value> {
+async fn export_partition(
+    state: &AppState,
+    container: &str,
+    user_id: &str,
+    hide: &[&str],
+) -> ApiResult<Value> {
     let mut items = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = state
             .stores
             .documents
-            .query(container, Some(user_id), &Query::default().limit(500), token.as_deref())
+            .query(
+                container,
+                Some(user_id),
+                &Query::default().limit(500),
+                token.as_deref(),
+            )
             .await?;
         for doc in page.items {
             let mut value = doc.value;
@@ -86,10 +115,21 @@ async fn erase_partition(state: &AppState, container: &str, user_id: &str) -> Ap
 
 /// Deletes across partitions (the few containers not partitioned by user).
 async fn erase_where(state: &AppState, container: &str, filter: Filter) -> ApiResult<u64> {
-    erase_matching(state, container, None, Query::default().filter(filter).limit(500)).await
+    erase_matching(
+        state,
+        container,
+        None,
+        Query::default().filter(filter).limit(500),
+    )
+    .await
 }
 
-async fn erase_matching(state: &AppState, container: &str, pk: Option<&str>, query: Query) -> ApiResult<u64> {
+async fn erase_matching(
+    state: &AppState,
+    container: &str,
+    pk: Option<&str>,
+    query: Query,
+) -> ApiResult<u64> {
     let docs = &state.stores.documents;
     let spec = crate::store::schema::container(container)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown container {container}")))?;
@@ -115,7 +155,10 @@ async fn erase_matching(state: &AppState, container: &str, pk: Option<&str>, que
 pub async fn export(state: &AppState, user: &UserDoc) -> ApiResult<Value> {
     let mut out = serde_json::Map::new();
     out.insert("exportedAt".into(), json!(chrono::Utc::now()));
-    out.insert("profile".into(), serde_json::to_value(super::model::User::from(user)).map_err(ApiError::internal)?);
+    out.insert(
+        "profile".into(),
+        serde_json::to_value(super::model::User::from(user)).map_err(ApiError::internal)?,
+    );
     for section in sections() {
         out.insert(section.name.into(), (section.export)(state, user).await?);
     }
@@ -130,7 +173,10 @@ pub async fn erase(state: &AppState, user: &UserDoc) -> ApiResult<Vec<(&'static 
         report.push((section.name, (section.erase)(state, user).await?));
     }
     let docs = &state.stores.documents;
-    for (container, pk, id) in [("emails", &user.email, &user.email), ("users", &user.id, &user.id)] {
+    for (container, pk, id) in [
+        ("emails", &user.email, &user.email),
+        ("users", &user.id, &user.id),
+    ] {
         match docs.delete(container, pk, id).await {
             Ok(()) | Err(crate::store::StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
@@ -139,4 +185,3 @@ pub async fn erase(state: &AppState, user: &UserDoc) -> ApiResult<Vec<(&'static 
     report.push(("account", 1));
     Ok(report)
 }
-

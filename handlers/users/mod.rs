@@ -19,5 +19,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::my_activity))
         .routes(routes!(routes::data_export))
         .routes(routes!(routes::list))
-        .routes(routes!(routes::get_one, routes::update_one, routes::delete_one))
+        .routes(routes!(
+            routes::get_one,
+            routes::update_one,
+            routes::delete_one
+        ))
 }

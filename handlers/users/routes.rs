@@ -99,13 +99,22 @@ pub async fn update_me(
 ) -> ApiResult<AppJson<User>> {
     let mut errors = FieldErrors::new();
     let name = patch.name.map(|n| n.trim().to_owned());
-    if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
-        errors.insert("name".into(), vec!["Enter a name of 1 to 100 characters.".into()]);
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 100)
+    {
+        errors.insert(
+            "name".into(),
+            vec!["Enter a name of 1 to 100 characters.".into()],
+        );
     }
-    if let Some(p) = &patch.preferences {
-        if !["light", "dark", "system"].contains(&p.theme.as_str()) {
-            errors.insert("preferences.theme".into(), vec!["Use light, dark or system.".into()]);
-        }
+    if let Some(p) = &patch.preferences
+        && !["light", "dark", "system"].contains(&p.theme.as_str())
+    {
+        errors.insert(
+            "preferences.theme".into(),
+            vec!["Use light, dark or system.".into()],
+        );
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -140,18 +149,38 @@ pub async fn change_password(
         .map_err(ApiError::internal)?;
     let mut errors = FieldErrors::new();
     if !ok {
-        errors.insert("currentPassword".into(), vec!["The current password is wrong.".into()]);
+        errors.insert(
+            "currentPassword".into(),
+            vec!["The current password is wrong.".into()],
+        );
     }
-    let problems = crate::auth::password::problems(&change.new_password, &[stored.email.as_str(), stored.name.as_str()]);
+    let problems = crate::auth::password::problems(
+        &change.new_password,
+        &[stored.email.as_str(), stored.name.as_str()],
+    );
     if !problems.is_empty() {
         errors.insert("newPassword".into(), problems);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let hash = state.auth.passwords.hash(&change.new_password).await.map_err(ApiError::internal)?;
-    users::update(&state, &user.user_id, |u| u.password_hash = Some(hash.clone())).await?;
-    sessions::revoke_all(&state, &user.user_id, Some(&user.session_id), "password changed").await?;
+    let hash = state
+        .auth
+        .passwords
+        .hash(&change.new_password)
+        .await
+        .map_err(ApiError::internal)?;
+    users::update(&state, &user.user_id, |u| {
+        u.password_hash = Some(hash.clone())
+    })
+    .await?;
+    sessions::revoke_all(
+        &state,
+        &user.user_id,
+        Some(&user.session_id),
+        "password changed",
+    )
+    .await?;
     super::activity::record(&state, &user.user_id, "password_changed", &ip, &user_agent).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -170,7 +199,12 @@ pub async fn my_activity(
     let page = state
         .stores
         .documents
-        .query("activity", Some(&user.user_id), &query, params.cursor.as_deref())
+        .query(
+            "activity",
+            Some(&user.user_id),
+            &query,
+            params.cursor.as_deref(),
+        )
         .await?;
     let items = page
         .items
@@ -192,7 +226,10 @@ pub async fn my_activity(
 
 #[utoipa::path(get, path = "/api/v1/users/me/data-export", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "Everything stored about the caller, as one JSON document")))]
-pub async fn data_export(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<serde_json::Value>> {
+pub async fn data_export(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<AppJson<serde_json::Value>> {
     let stored = current(&state, &user).await?;
     Ok(AppJson(super::gdpr::export(&state, &stored).await?))
 }
@@ -235,17 +272,25 @@ pub async fn delete_me(
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
-    responses((status = 200, description = "Users, newest first", body = UserPage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
+    responses((status = 200, description = "Users matching the search, a page at a time", body = UserPage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
     Query(params): Query<ListParams>,
 ) -> ApiResult<AppJson<UserPage>> {
-    let mut query = crate::store::Query::default()
-        .order_by("createdAt", Order::Desc)
-        .limit(page_limit(params.limit));
-    if let Some(search) = params.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        query = query.filter(Filter::new("searchText", Cmp::Contains, search.to_lowercase()));
+    // Across partitions, so in the store's own order (see `Documents::query`).
+    let mut query = crate::store::Query::default().limit(page_limit(params.limit));
+    if let Some(search) = params
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        query = query.filter(Filter::new(
+            "searchText",
+            Cmp::Contains,
+            search.to_lowercase(),
+        ));
     }
     let page = state
         .stores
@@ -267,8 +312,14 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", body = User), (status = 404, description = "No such user", body = Problem)))]
-pub async fn get_one(State(state): State<AppState>, _admin: AdminUser, Path(id): Path<String>) -> ApiResult<AppJson<User>> {
-    let user = users::get(&state, &id).await?.ok_or_else(|| ApiError::not_found("No such user."))?;
+pub async fn get_one(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<User>> {
+    let user = users::get(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
     Ok(AppJson(User::from(&user)))
 }
 
@@ -282,16 +333,27 @@ pub async fn update_one(
     AppJson(patch): AppJson<AdminPatch>,
 ) -> ApiResult<AppJson<User>> {
     let mut errors = FieldErrors::new();
-    if patch.role.as_deref().is_some_and(|r| r != "user" && r != "admin") {
+    if patch
+        .role
+        .as_deref()
+        .is_some_and(|r| r != "user" && r != "admin")
+    {
         errors.insert("role".into(), vec!["Use user or admin.".into()]);
     }
-    if patch.status.as_deref().is_some_and(|s| s != "active" && s != "suspended") {
+    if patch
+        .status
+        .as_deref()
+        .is_some_and(|s| s != "active" && s != "suspended")
+    {
         errors.insert("status".into(), vec!["Use active or suspended.".into()]);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if users::get(&state, &id).await?.is_none_or(|u| u.status == "deleting") {
+    if users::get(&state, &id)
+        .await?
+        .is_none_or(|u| u.status == "deleting")
+    {
         return Err(ApiError::not_found("No such user."));
     }
     let updated = users::update(&state, &id, |u| {
@@ -312,8 +374,14 @@ pub async fn update_one(
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
-pub async fn delete_one(State(state): State<AppState>, _admin: AdminUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let user = users::get(&state, &id).await?.ok_or_else(|| ApiError::not_found("No such user."))?;
+pub async fn delete_one(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let user = users::get(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
     start_erase(&state, &user).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -18,8 +18,8 @@ pub async fn get_with_etag(state: &AppState, id: &str) -> StoreResult<Option<(Us
     }
     match state.stores.documents.get("users", id, id).await? {
         Some(doc) => {
-            let user: UserDoc = serde_json::from_value(doc.value)
-                .map_err(|e| StoreError::Other(e.into()))?;
+            let user: UserDoc =
+                serde_json::from_value(doc.value).map_err(|e| StoreError::Other(e.into()))?;
             Ok(Some((user, doc.etag)))
         }
         None => Ok(None),
@@ -89,5 +89,7 @@ pub async fn update(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("The account is being changed by another request; retry."))
+    Err(ApiError::unavailable(
+        "The account is being changed by another request; retry.",
+    ))
 }

@@ -243,6 +243,16 @@ async fn documents_query_pages_with_continuation(app: &TestApp) {
     }
     assert_eq!(all, 9);
     is(
+        docs.query(
+            "messages",
+            None,
+            &Query::default().order_by("n", Order::Asc),
+            None,
+        )
+        .await,
+        "Invalid",
+    );
+    is(
         docs.query("messages", Some("conv-a"), &query, Some("garbage"))
             .await,
         "Invalid",

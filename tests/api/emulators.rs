@@ -13,10 +13,30 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Emulators {
-    pub storage_connection_string: String,
+    /// Accounts of their own for test apps: see `storage_account`.
+    pub storage_accounts: Vec<StorageAccount>,
     pub cosmos_endpoint: String,
     pub cosmos_key: String,
     pub redis_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAccount {
+    pub connection_string: String,
+}
+
+/// A storage account no other app of this test run uses: every app's dev host pumps the same
+/// queue names, so apps sharing an account would take each other's messages.
+pub fn storage_account() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let accounts = &emulators().storage_accounts;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n < accounts.len(),
+        "more Azure test apps than emulator storage accounts"
+    );
+    accounts[n].connection_string.clone()
 }
 
 /// Kept for the life of the process so the launcher's stdin stays open.

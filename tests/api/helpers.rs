@@ -101,7 +101,7 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
         env.insert("COSMOS_DATABASE".into(), unique.clone());
         env.insert(
             "STORAGE_CONNECTION_STRING".into(),
-            e.storage_connection_string.clone(),
+            crate::emulators::storage_account(),
         );
         env.insert("REDIS_URL".into(), e.redis_url.clone());
         vault = Some(FakeKeyVault::start().await);

@@ -2,6 +2,7 @@
 //! the Functions host sends, on the embedded backends and on real emulators. One test binary,
 //! so the dependencies link once.
 
+mod accounts;
 mod conformance;
 mod coverage;
 mod dev_host;

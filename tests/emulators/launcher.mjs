@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join, delimiter, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 
@@ -282,9 +283,21 @@ async function waitFor(name, probe, child) {
   }
 }
 
+// Extra Azurite accounts, one per test app, so that apps sharing one Azurite never see each
+// other's queues and containers (every app's dev host pumps the same queue names).
+const EXTRA_ACCOUNTS = Number(process.env.EMULATORS_STORAGE_ACCOUNTS || 256);
+const extraAccounts = Array.from({ length: EXTRA_ACCOUNTS }, (_, i) => ({
+  name: `testacct${i}`,
+  key: randomBytes(32).toString("base64"),
+}));
+
 // AZURITE_DB would switch Azurite's metadata store to an external SQL database.
 const childEnv = { ...process.env };
 delete childEnv.AZURITE_DB;
+childEnv.AZURITE_ACCOUNTS = [
+  `${AZURITE_ACCOUNT}:${AZURITE_KEY}`,
+  ...extraAccounts.map(a => `${a.name}:${a.key}`),
+].join(";");
 
 function startChild(name, command, args) {
   if (DEBUG) log(`starting ${name}: ${command} ${args.map(a => JSON.stringify(a)).join(" ")}`);
@@ -410,6 +423,13 @@ async function main() {
     storageConnectionString:
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `BlobEndpoint=${blobBase};QueueEndpoint=${queueBase};`,
+    // Each: {name, key, connectionString}.
+    storageAccounts: extraAccounts.map(a => ({
+      ...a,
+      connectionString:
+        `DefaultEndpointsProtocol=http;AccountName=${a.name};AccountKey=${a.key};` +
+        `BlobEndpoint=http://${HOST}:${blobPort}/${a.name};QueueEndpoint=http://${HOST}:${queuePort}/${a.name};`,
+    })),
     cosmosEndpoint,
     cosmosKey: COSMOS_KEY,
     redisUrl: `redis://${HOST}:${redisPort}/`,

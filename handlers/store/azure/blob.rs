@@ -39,6 +39,8 @@ pub struct AzureBlobs {
     service: BlobServiceClient,
     account: String,
     signer: Signer,
+    /// Containers known to exist, so an upload URL never points into a missing container.
+    ensured: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The account name: from the connection string, or the first label of the endpoint host
@@ -104,6 +106,7 @@ impl AzureBlobs {
                 Some(key) => Signer::Key(key),
                 None => Signer::Delegation(Mutex::new(None)),
             },
+            ensured: Default::default(),
         })
     }
 
@@ -115,10 +118,29 @@ impl AzureBlobs {
     /// in Azure; emulators and fresh accounts start empty).
     async fn create_container(&self, container: &str) -> StoreResult<()> {
         match self.container(container).create(None).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 409) => Ok(()),
-            Err(e) => Err(store_error(e)),
+            Ok(_) => {}
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 409) => {}
+            Err(e) => return Err(store_error(e)),
         }
+        self.ensured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(container.to_owned());
+        Ok(())
+    }
+
+    /// Once per container and process: a client uploading through a signed URL cannot create
+    /// the container itself.
+    async fn ensure_container(&self, container: &str) -> StoreResult<()> {
+        let known = self
+            .ensured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(container);
+        if known {
+            return Ok(());
+        }
+        self.create_container(container).await
     }
 
     async fn delegation_key(
@@ -340,6 +362,9 @@ impl Blobs for AzureBlobs {
     ) -> StoreResult<url::Url> {
         check_container(container)?;
         check_name(name)?;
+        if access == SasAccess::CreateWrite {
+            self.ensure_container(container).await?;
+        }
         let mut url = base_url(self.container(container).url());
         url.path_segments_mut()
             .map_err(|_| StoreError::Invalid("storage URL cannot be a base".into()))?

@@ -367,6 +367,7 @@ impl Documents for CosmosDocuments {
         continuation: Option<&str>,
     ) -> StoreResult<Page<Doc>> {
         let spec = spec(container)?;
+        crate::store::query::refuse_cross_partition_order(pk, query)?;
         let c = self.container(container).await?;
         let mut params: Vec<(String, Value)> =
             vec![("@now".into(), Value::from(chrono::Utc::now().timestamp()))];

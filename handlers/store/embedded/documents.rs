@@ -200,6 +200,7 @@ impl Documents for SqliteDocuments {
         continuation: Option<&str>,
     ) -> StoreResult<Page<Doc>> {
         spec(container)?;
+        super::super::query::refuse_cross_partition_order(pk, query)?;
         // The embedded token is an offset: simple, and stable for the append-mostly lists it
         // serves locally. Cosmos DB hands out its own tokens.
         let offset: u64 = match continuation {
