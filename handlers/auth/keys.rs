@@ -42,7 +42,29 @@ pub struct Key {
 
 pub struct KeyRing {
     secrets: Arc<dyn Secrets>,
+    /// How long a superseded key keeps verifying: the longest an access token it signed can
+    /// still be alive.
+    retire_after: Duration,
     cached: Mutex<Option<(Instant, Arc<Vec<Key>>)>>,
+}
+
+/// Of the versions (newest first), those that may still verify a token: the newest, and each
+/// older one whose successor appeared less than `retire_after` ago.
+fn still_valid(
+    versions: &[crate::store::SecretVersion],
+    retire_after: Duration,
+    now: DateTime<Utc>,
+) -> Vec<&crate::store::SecretVersion> {
+    let mut out = Vec::new();
+    for (i, version) in versions.iter().enumerate() {
+        let superseded_at = i.checked_sub(1).map(|newer| versions[newer].created);
+        let valid =
+            superseded_at.is_none_or(|at| (now - at).to_std().unwrap_or_default() < retire_after);
+        if valid {
+            out.push(version);
+        }
+    }
+    out
 }
 
 fn make_key(version: &str, created: DateTime<Utc>, value: &str) -> StoreResult<Key> {
@@ -86,9 +108,10 @@ fn new_key_value() -> String {
 }
 
 impl KeyRing {
-    pub fn new(secrets: Arc<dyn Secrets>) -> Self {
+    pub fn new(secrets: Arc<dyn Secrets>, retire_after: Duration) -> Self {
         Self {
             secrets,
+            retire_after,
             cached: Mutex::new(None),
         }
     }
@@ -106,8 +129,8 @@ impl KeyRing {
             self.secrets.set(SECRET_NAME, &new_key_value()).await?;
             versions = self.secrets.versions(SECRET_NAME).await?;
         }
-        let keys: Vec<Key> = versions
-            .iter()
+        let keys: Vec<Key> = still_valid(&versions, self.retire_after, Utc::now())
+            .into_iter()
             .map(|v| make_key(&v.version, v.created, &v.value))
             .collect::<StoreResult<_>>()?;
         let keys = Arc::new(keys);
@@ -146,5 +169,36 @@ impl KeyRing {
             })
             .collect();
         Ok(serde_json::json!({ "keys": keys }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SecretVersion;
+
+    fn version(name: &str, minutes_ago: i64) -> SecretVersion {
+        SecretVersion {
+            version: name.into(),
+            value: String::new(),
+            created: Utc::now() - chrono::Duration::minutes(minutes_ago),
+        }
+    }
+
+    #[test]
+    fn a_superseded_key_verifies_only_while_its_tokens_can_live() {
+        let fifteen = Duration::from_secs(16 * 60);
+        let versions = [version("c", 5), version("b", 60), version("a", 24 * 60)];
+        let valid: Vec<&str> = still_valid(&versions, fifteen, Utc::now())
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect();
+        // b was superseded 5 minutes ago: still valid. a was superseded an hour ago: retired.
+        assert_eq!(valid, ["c", "b"]);
+        assert_eq!(
+            still_valid(&versions[2..], fifteen, Utc::now()).len(),
+            1,
+            "the newest always signs"
+        );
     }
 }

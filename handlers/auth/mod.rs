@@ -29,7 +29,11 @@ impl Auth {
     /// Touches no store: the key ring loads (or makes) its keys on first use.
     pub fn new(settings: &Settings, stores: &Stores) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
-            keys: keys::KeyRing::new(stores.secrets.clone()),
+            keys: keys::KeyRing::new(
+                stores.secrets.clone(),
+                // A minute of slack past the token lifetime, for clock skew.
+                settings.auth.access_token_ttl + std::time::Duration::from_secs(60),
+            ),
             passwords: password::Passwords::new(&settings.auth)?,
         }))
     }

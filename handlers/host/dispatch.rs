@@ -37,6 +37,13 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "rotate-keys",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::rotate_keys::run(state, inv)),
+                },
+            ),
+            (
                 "erase-user",
                 Registered {
                     trigger_type: "queueTrigger",

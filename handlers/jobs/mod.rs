@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod emails;
 pub mod erase;
+pub mod rotate_keys;
 
 use serde_json::{Value, json};
 

@@ -44,6 +44,8 @@ both!(
     activity_export_and_erase,
     admin_manages_users,
     auth_endpoints_are_rate_limited,
+    key_rotation_keeps_old_tokens_valid,
+    verification_can_be_resent,
 );
 
 const PASSWORD: &str = "violet-harbor-sings-42";
@@ -1058,6 +1060,13 @@ async fn activity_export_and_erase(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(again.status(), 200);
+    // A failed login leaves a counter in the cache; the erase must take it too.
+    problem(
+        login(&app, &email, "wrong-password-here").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
     post(
         &app,
         "/api/v1/users/me/password",
@@ -1165,6 +1174,12 @@ async fn activity_export_and_erase(kind: Kind) {
             left.items.is_empty(),
             "{container} still holds {:?}",
             left.items
+        );
+    }
+    for key in portal_api::auth::limits::user_keys(&user_id) {
+        assert!(
+            !app.stores().cache.exists(&key).await.unwrap(),
+            "{key} left in the cache"
         );
     }
     // The email can sign up again, as a new account.
@@ -1340,4 +1355,98 @@ async fn auth_endpoints_are_rate_limited(kind: Kind) {
         200,
         "probes are not limited"
     );
+}
+
+async fn key_rotation_keeps_old_tokens_valid(kind: Kind) {
+    let app = app(kind, &[("KEY_ROTATION_DAYS", "0")]).await;
+    let email = address(&app, "rotate");
+    let before = signup(&app, &email).await;
+    let kid = |auth: &Value| {
+        jsonwebtoken::decode_header(access(auth))
+            .unwrap()
+            .kid
+            .unwrap()
+    };
+    // As the Functions host fires the timer.
+    let reply: Value = app
+        .post_raw("/rotate-keys", &crate::helpers::fixture("timer.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["ReturnValue"]["rotated"], true, "{reply}");
+    assert_eq!(reply["ReturnValue"]["validKeys"], 2);
+    let after: Value = login(&app, &email, PASSWORD).await.json().await.unwrap();
+    assert_ne!(kid(&before), kid(&after), "the new key signs");
+    assert_eq!(
+        get(&app, "/api/v1/users/me", &access(&before))
+            .await
+            .status(),
+        200,
+        "the old key still verifies"
+    );
+    let jwks: Value = app
+        .get("/api/v1/auth/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&kid(&before).as_str()) && kids.contains(&kid(&after).as_str()));
+}
+
+async fn verification_can_be_resent(kind: Kind) {
+    let app = app(kind, &[]).await;
+    let email = address(&app, "resend");
+    let auth = signup(&app, &email).await;
+    let first = mailed_token(&app, &email, "verification").await;
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/auth/resend-verification",
+            Some(&access(&auth)),
+            json!({})
+        )
+        .await
+        .status(),
+        202
+    );
+    for _ in 0..100 {
+        if mails_of(&app, &email, "verification").await == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mails_of(&app, &email, "verification").await, 2);
+    // Either link verifies; once verified, no more emails are sent.
+    assert_eq!(
+        app.get(&format!("/api/v1/auth/verify-email?token={first}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/auth/resend-verification",
+            Some(&access(&auth)),
+            json!({})
+        )
+        .await
+        .status(),
+        202
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mails_of(&app, &email, "verification").await, 2);
+    problem(
+        post(&app, "/api/v1/auth/resend-verification", None, json!({})).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
 }
