@@ -409,7 +409,18 @@ pub async fn login(
         _ => return Err(invalid_credentials()),
     }
     limits::clear_failures(&state, &user.id).await?;
-    let user = users::update(&state, &user.id, |u| u.last_login_at = Some(Utc::now())).await?;
+    // A patch, not a read-modify-write: simultaneous sign-ins to one account never conflict.
+    let now = Utc::now();
+    let stamp = crate::store::PatchOp::Set("/lastLoginAt".into(), json!(now));
+    state
+        .stores
+        .documents
+        .patch("users", &user.id, &user.id, &[stamp], None)
+        .await?;
+    let user = UserDoc {
+        last_login_at: Some(now),
+        ..user
+    };
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
     signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
 }

@@ -331,14 +331,26 @@ impl Documents for CosmosDocuments {
                     .collect::<Vec<_>>(),
             )
         };
+        let Some(filter) = condition else {
+            // Unconditional: one atomic server-side patch, no read, no contention.
+            let options = PatchItemOptions::default()
+                .with_strategy(PatchStrategy::ServerSide)
+                .with_operation_options(with_body());
+            let response = c
+                .patch_item(pk.to_owned(), id, instructions(), Some(options))
+                .await?;
+            let value: Value = response.into_model()?;
+            if doc::is_expired(&value, chrono::Utc::now().timestamp()) {
+                return Err(StoreError::NotFound);
+            }
+            return Ok(to_doc(value));
+        };
         // The SDK's patch takes no filter predicate, so a condition is checked on a read and
         // made to hold at write time with If-Match: a concurrent writer turns our patch into
         // a 412 and we look again. Increments still run server-side.
         for _ in 0..CONDITIONAL_PATCH_ATTEMPTS {
             let current = self.read(&c, pk, id).await?.ok_or(StoreError::NotFound)?;
-            if let Some(filter) = condition
-                && !filter.matches(&current.value)
-            {
+            if !filter.matches(&current.value) {
                 return Err(StoreError::PreconditionFailed);
             }
             let options = PatchItemOptions::default()

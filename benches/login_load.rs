@@ -1,0 +1,122 @@
+//! Login under load: 100 concurrent logins against the release handler with the production
+//! argon2id parameters (64 MiB, t=3, p=4) and the default hashing concurrency (the core
+//! count). Reports throughput, latency and the handler's peak memory (VmHWM), which stays
+//! bounded because extra logins wait for a hashing slot instead of each allocating 64 MiB.
+//!
+//!     cargo bench --bench login_load
+//!     LOGINS=200 ARGON2_MAX_CONCURRENCY=8 cargo bench --bench login_load
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Stops the handler however the benchmark ends.
+struct Handler(std::process::Child);
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let logins: usize = std::env::var("LOGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", data.path())
+        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .env("RATE_LIMIT_AUTH_PER_MINUTE", "1000000")
+        .env("RATE_LIMIT_GENERAL_PER_MINUTE", "1000000")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start handler");
+    let child = Handler(child);
+    let base = format!("http://127.0.0.1:{port}/api/v1/auth");
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("http://127.0.0.1:{port}/api/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let credentials = json!({"email": "load@example.com", "password": "violet-harbor-sings-42"});
+    let signup = client
+        .post(format!("{base}/signup"))
+        .json(&json!({"email": "load@example.com", "password": "violet-harbor-sings-42", "name": "Load"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+    let baseline = peak_rss_mib(child.0.id());
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..logins)
+        .map(|_| {
+            let client = client.clone();
+            let url = format!("{base}/login");
+            let body = credentials.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let response = client.post(url).json(&body).send().await.unwrap();
+                let status = response.status();
+                let _: Value = response.json().await.unwrap();
+                (status.as_u16(), t.elapsed())
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut failed = std::collections::BTreeMap::<u16, usize>::new();
+    for task in tasks {
+        let (status, latency) = task.await.unwrap();
+        if status == 200 {
+            latencies.push(latency);
+        } else {
+            *failed.entry(status).or_default() += 1;
+        }
+    }
+    if !failed.is_empty() {
+        println!("not signed in: {failed:?} (status: count)");
+    }
+    assert!(!latencies.is_empty(), "no login succeeded");
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    let peak = peak_rss_mib(child.0.id());
+    println!(
+        "{logins} concurrent logins, {} signed in: {:.1} logins/s, latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        latencies.len(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pick(0.5).as_secs_f64() * 1000.0,
+        pick(0.99).as_secs_f64() * 1000.0,
+        latencies[latencies.len() - 1].as_secs_f64() * 1000.0,
+    );
+    println!(
+        "handler peak memory: {peak:.0} MiB (after sign-up, before the burst: {baseline:.0} MiB)"
+    );
+}
