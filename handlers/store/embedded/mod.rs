@@ -38,7 +38,7 @@ impl EmbeddedStores {
                 data_dir.display()
             )
         })?;
-        let db = Sqlite::open(&data_dir.join("store.sqlite"))?;
+        let db = Sqlite::open(&data_dir.join("store.sqlite"));
         let signing_key = local_key(&data_dir.join("blob-signing.key"))?;
         Ok(Self {
             documents: Arc::new(SqliteDocuments::new(db.clone())),

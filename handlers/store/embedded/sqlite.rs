@@ -1,16 +1,19 @@
 //! One SQLite file (bundled SQLite, WAL mode) shared by the embedded documents and queues.
 //! rusqlite is synchronous, so every call runs on the blocking pool, never on the runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
 use crate::store::{StoreError, StoreResult};
 
+/// Opened on first use, like the Azure clients: creating the file and its schema costs a few
+/// fsyncs that a cold start should not wait for.
 #[derive(Clone)]
 pub struct Sqlite {
-    conn: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+    conn: Arc<Mutex<Option<Connection>>>,
 }
 
 const SCHEMA: &str = "
@@ -37,16 +40,21 @@ CREATE TABLE IF NOT EXISTS queue_messages (
 CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at);
 ";
 
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
 impl Sqlite {
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+    pub fn open(path: &Path) -> Self {
+        Self {
+            path: Arc::new(path.to_owned()),
+            conn: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Runs `f` with the connection on the blocking pool. One connection behind a mutex
@@ -58,9 +66,16 @@ impl Sqlite {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
+            if guard.is_none() {
+                let opened = connect(&path).map_err(|e| {
+                    StoreError::Unavailable(anyhow::anyhow!("opening {}: {e}", path.display()))
+                })?;
+                *guard = Some(opened);
+            }
+            f(guard.as_mut().expect("opened above"))
         })
         .await
         .map_err(|e| StoreError::Other(e.into()))?
