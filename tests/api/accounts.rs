@@ -131,18 +131,21 @@ fn refresh_token(auth: &Value) -> String {
     auth["refreshToken"].as_str().unwrap().to_owned()
 }
 
+/// The session of `auth` has ended: its access token is refused as revoked.
+async fn assert_signed_out(app: &TestApp, auth: &Value) {
+    problem(
+        get(app, "/api/v1/users/me", &access(auth)).await,
+        401,
+        "TOKEN_REVOKED",
+    )
+    .await;
+}
+
 /// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
 async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
     for _ in 0..100 {
-        let body: Value = app
-            .get(&format!("/api/dev/mailbox?to={to}"))
+        if let Some(mail) = crate::helpers::mailbox(app, to)
             .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(mail) = body["items"]
-            .as_array()
-            .unwrap()
             .iter()
             .find(|m| m["kind"] == kind)
         {
@@ -156,15 +159,8 @@ async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
 }
 
 async fn mails_of(app: &TestApp, to: &str, kind: &str) -> usize {
-    let body: Value = app
-        .get(&format!("/api/dev/mailbox?to={to}"))
+    crate::helpers::mailbox(app, to)
         .await
-        .json()
-        .await
-        .unwrap();
-    body["items"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|m| m["kind"] == kind)
         .count()
@@ -408,12 +404,7 @@ async fn suspended_accounts_cannot_sign_in(kind: Kind) {
         "ACCOUNT_SUSPENDED",
     )
     .await;
-    problem(
-        get(&app, "/api/v1/users/me", &access(&user)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &user).await;
     let refreshed = post(
         &app,
         "/api/v1/auth/refresh",
@@ -476,12 +467,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(kind: Kind) {
     )
     .await;
     problem(newest, 401, "INVALID_REFRESH_TOKEN").await;
-    problem(
-        get(&app, "/api/v1/users/me", &access(&third)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &third).await;
     problem(
         post(
             &app,
@@ -565,12 +551,7 @@ async fn logout_and_sessions(kind: Kind) {
     )
     .await;
     assert_eq!(deleted.status(), 204);
-    problem(
-        get(&app, "/api/v1/users/me", &access(&two)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &two).await;
     let unknown = call(
         &app,
         Method::DELETE,
@@ -588,12 +569,7 @@ async fn logout_and_sessions(kind: Kind) {
             .status(),
         204
     );
-    problem(
-        get(&app, "/api/v1/users/me", &access(&one)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &one).await;
     assert_eq!(
         post(
             &app,
@@ -626,12 +602,7 @@ async fn logout_and_sessions(kind: Kind) {
         204
     );
     for auth in [&three, &four] {
-        problem(
-            get(&app, "/api/v1/users/me", &access(auth)).await,
-            401,
-            "TOKEN_REVOKED",
-        )
-        .await;
+        assert_signed_out(&app, auth).await;
     }
     problem(app.get("/api/v1/auth/sessions").await, 401, "UNAUTHORIZED").await;
 }
@@ -700,12 +671,7 @@ async fn password_reset_flow(kind: Kind) {
     )
     .await;
     assert_eq!(login(&app, &email, new_password).await.status(), 200);
-    problem(
-        get(&app, "/api/v1/users/me", &access(&old)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &old).await;
 }
 
 async fn magic_link_flow(kind: Kind) {
@@ -1031,12 +997,7 @@ async fn password_change_ends_other_sessions(kind: Kind) {
         get(&app, "/api/v1/users/me", &access(&here)).await.status(),
         200
     );
-    problem(
-        get(&app, "/api/v1/users/me", &access(&elsewhere)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &elsewhere).await;
     assert_eq!(
         login(&app, &email, "amber-lantern-drifts-77")
             .await
@@ -1268,12 +1229,7 @@ async fn admin_manages_users(kind: Kind) {
     )
     .await;
     assert_eq!(deleted.status(), 202);
-    problem(
-        get(&app, "/api/v1/users/me", &access(&grace)).await,
-        401,
-        "TOKEN_REVOKED",
-    )
-    .await;
+    assert_signed_out(&app, &grace).await;
 }
 
 async fn auth_endpoints_are_rate_limited(kind: Kind) {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, fixture, problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Kind, Options, TestApp, fixture, mailbox, problem, spawn_app, spawn_app_with,
+};
 
 /// A copy of the repository's host.json and functions, with `edit` applied, in a temp folder.
 fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {
@@ -57,16 +59,6 @@ where
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn mailbox(app: &TestApp, to: &str) -> Vec<Value> {
-    let body: Value = app
-        .get(&format!("/api/dev/mailbox?to={to}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["items"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test]

@@ -200,3 +200,14 @@ pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> Va
     assert_eq!(body["requestId"], request_id, "requestId in {body}");
     body
 }
+
+/// The local mailbox's emails to `to`, newest first.
+pub async fn mailbox(app: &TestApp, to: &str) -> Vec<Value> {
+    let body: Value = app
+        .get(&format!("/api/dev/mailbox?to={to}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["items"].as_array().cloned().unwrap_or_default()
+}
