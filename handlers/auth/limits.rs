@@ -44,9 +44,11 @@ pub async fn auth_hit(
     let limit = state.settings.auth.auth_per_minute;
     hit(cache, &format!("rl:auth:{action}:ip:{ip}"), limit, MINUTE).await?;
     if let Some(account) = account {
+        // Hashed: an email address is personal data and has no place in a cache key.
+        let account = super::sessions::hash(account);
         hit(
             cache,
-            &format!("rl:auth:{action}:acct:{account}"),
+            &format!("rl:auth:{action}:acct:{}", &account[..32]),
             limit,
             MINUTE,
         )

@@ -334,20 +334,28 @@ pub async fn signup(
             .patch("invites", &id, &id, &[used], None)
             .await;
     }
-    let token = onetime::issue(&state, Purpose::VerifyEmail, &user.id).await?;
-    send(
-        &state,
-        Mail::new(
-            "verification",
-            &user.email,
-            "Confirm your email address",
-            &format!(
-                "Welcome, {name}! Confirm your email address: {}",
-                link(&state, "/verify-email", &token)
+    // The account exists from here on: a failure to mail the link must not turn the answer
+    // into an error the client would retry into EMAIL_TAKEN (resend-verification recovers).
+    let verification = async {
+        let token = onetime::issue(&state, Purpose::VerifyEmail, &user.id).await?;
+        let text = format!(
+            "Welcome, {name}! Confirm your email address: {}",
+            link(&state, "/verify-email", &token)
+        );
+        send(
+            &state,
+            Mail::new(
+                "verification",
+                &user.email,
+                "Confirm your email address",
+                &text,
             ),
-        ),
-    )
-    .await?;
+        )
+        .await
+    };
+    if let Err(e) = verification.await {
+        tracing::warn!(user_id = %user.id, "verification email not queued: {e}");
+    }
     activity::record(&state, &user.id, "signup", &ip, &user_agent).await;
     signed_in(&state, &user, &ip, &user_agent, StatusCode::CREATED).await
 }
@@ -747,16 +755,17 @@ pub async fn create_invite(
     });
     state.stores.documents.create("invites", &id, doc).await?;
     let url = link(&state, "/signup", &token);
-    send(
-        &state,
-        Mail::new(
-            "invite",
-            email.as_str(),
-            "You are invited to the learning portal",
-            &format!("Create your account within {INVITE_DAYS} days: {url}"),
-        ),
-    )
-    .await?;
+    let text = format!("Create your account within {INVITE_DAYS} days: {url}");
+    let mail = Mail::new(
+        "invite",
+        email.as_str(),
+        "You are invited to the learning portal",
+        &text,
+    );
+    // The invite exists and its URL is in the answer: the admin can pass it on by hand.
+    if let Err(e) = send(&state, mail).await {
+        tracing::warn!("invite email not queued: {e}");
+    }
     Ok((
         StatusCode::CREATED,
         AppJson(InviteCreated {
