@@ -55,6 +55,7 @@ pub struct AppState {
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts, sessions and tokens"),
         (name = "users", description = "Profiles, GDPR export and erase, admin user management"),
+        (name = "courses", description = "Course catalog, enrollment, lessons and progress"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +87,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::readyz))
         .merge(crate::auth::router())
         .merge(crate::users::router())
+        .merge(crate::courses::router())
         .split_for_parts()
 }
 
@@ -198,6 +200,34 @@ async fn timeout_middleware(
     }
 }
 
+impl AppState {
+    /// Every client and store, from settings; reads local files only.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let functions = Catalog::load(&settings.script_root)?;
+        let (stores, dev_blobs) = Stores::from_settings(&settings)?;
+        for (name, backend) in stores.backends.all() {
+            tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
+        }
+        let email = Delivery::from_settings(&settings)?;
+        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
+            anyhow::bail!(
+                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
+                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
+            );
+        }
+        tracing::info!(dependency = "email", "email: {}", email.describe());
+        let auth = crate::auth::Auth::new(&settings, &stores)?;
+        Ok(AppState {
+            settings: Arc::new(settings),
+            stores,
+            functions: Arc::new(functions),
+            dev_blobs,
+            email,
+            auth,
+        })
+    }
+}
+
 /// A bound, ready-to-serve application. `port()` is known before serving, so tests bind port
 /// 0 and ask.
 pub struct Application {
@@ -216,28 +246,7 @@ impl Application {
         if settings.public_base_url.is_none() {
             settings.public_base_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}"))?);
         }
-        let functions = Catalog::load(&settings.script_root)?;
-        let (stores, dev_blobs) = Stores::from_settings(&settings)?;
-        for (name, backend) in stores.backends.all() {
-            tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
-        }
-        let email = Delivery::from_settings(&settings)?;
-        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
-            anyhow::bail!(
-                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
-                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
-            );
-        }
-        tracing::info!(dependency = "email", "email: {}", email.describe());
-        let auth = crate::auth::Auth::new(&settings, &stores)?;
-        let state = AppState {
-            settings: Arc::new(settings),
-            stores,
-            functions: Arc::new(functions),
-            dev_blobs,
-            email,
-            auth,
-        };
+        let state = AppState::build(settings)?;
         Ok(Self { listener, state })
     }
 

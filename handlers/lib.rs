@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod courses;
 pub mod email;
 pub mod error;
 pub mod health;

@@ -1,6 +1,7 @@
-//! `handler`: settings -> App -> serve. Nothing else lives here.
+//! `handler`: settings -> App -> serve. `handler seed [FILE]` loads the sample course catalog
+//! into the configured backend instead.
 
-use portal_api::{Application, Settings, telemetry};
+use portal_api::{AppState, Application, Settings, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -12,6 +13,27 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(settings.log_format);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("seed") {
+        let file = args
+            .get(1)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| settings.script_root.join("seed/courses.json"));
+        let loaded = match AppState::build(settings) {
+            Ok(state) => portal_api::courses::seed::run(&state, &file).await,
+            Err(e) => Err(e),
+        };
+        return match loaded {
+            Ok(n) => {
+                println!("seeded {n} courses from {}", file.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("handler seed: {e:#}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -252,7 +252,7 @@ pub trait Cache: Send + Sync {
     async fn del(&self, key: &str) -> StoreResult<()>;
     async fn exists(&self, key: &str) -> StoreResult<bool>;
     /// Adds `by` and returns the new value; the TTL starts when the key is created, so a
-    /// counter is a fixed window.
+    /// counter is a fixed window. A zero TTL means the counter never expires.
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> StoreResult<i64>;
     /// Remaining lifetime, `None` when the key does not exist or never expires.
     async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>>;

@@ -38,6 +38,11 @@ pub fn sections() -> &'static [Section] {
             erase: |state, user| Box::pin(erase_partition(state, "activity", &user.id)),
         },
         Section {
+            name: "progress",
+            export: |state, user| Box::pin(export_partition(state, "progress", &user.id, &[])),
+            erase: |state, user| Box::pin(erase_partition(state, "progress", &user.id)),
+        },
+        Section {
             name: "tokens",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {

@@ -26,8 +26,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
-    /// Held so the app's data folder lives exactly as long as the test.
-    #[allow(dead_code)]
+    /// The app's data folder, removed when the test ends.
     pub data_dir: tempfile::TempDir,
     /// A name unique to this test, for blob prefixes, queue names and cache keys on shared
     /// emulators.

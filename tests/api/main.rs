@@ -4,6 +4,7 @@
 
 mod accounts;
 mod conformance;
+mod courses;
 mod coverage;
 mod dev_host;
 mod email;

@@ -89,15 +89,11 @@ impl Cache for RedisCache {
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> StoreResult<i64> {
         // One atomic round trip: create the window with its expiry if absent, then add.
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(key)
-            .arg(0)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl))
-            .ignore()
-            .incr(key, by);
+        let create = pipe.atomic().cmd("SET").arg(key).arg(0).arg("NX");
+        if !ttl.is_zero() {
+            create.arg("PX").arg(millis(ttl));
+        }
+        create.ignore().incr(key, by);
         let (value,): (i64,) = pipe.query_async(&mut self.conn().await?).await?;
         Ok(value)
     }

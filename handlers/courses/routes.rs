@@ -1,0 +1,409 @@
+//! `/api/v1/courses/*`: the public catalog (cached), admin authoring, enrollment, lessons and
+//! completion; and `GET /api/v1/users/me/progress`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::model::{
+    Course, CourseDoc, CourseInput, CourseSummary, Lesson, LessonOutline, validate,
+};
+use super::progress::{self, Enrollment};
+use crate::app::AppState;
+use crate::auth::extract::{AdminUser, AuthUser};
+use crate::error::{ApiError, ApiResult, AppJson, Problem};
+use crate::store::{Cmp, Filter, PatchOp, StoreError};
+
+/// How long a catalog page is served from the cache; any write makes a new version at once.
+const LIST_TTL: Duration = Duration::from_secs(10 * 60);
+const VERSION_KEY: &str = "courses:version";
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// `job-readiness`, `education`, `life-skills` or `tech`.
+    pub category: Option<String>,
+    /// `beginner`, `intermediate` or `advanced`.
+    pub level: Option<String>,
+    /// Words in the title or description, ignoring case.
+    pub search: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CoursePage {
+    pub items: Vec<CourseSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LessonList {
+    pub items: Vec<LessonOutline>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Completion {
+    /// Share of lessons done, 0 to 100.
+    pub progress: u32,
+    pub completed_lessons: Vec<String>,
+    pub course_completed: bool,
+}
+
+/// Makes every cached catalog page stale at once (admin writes, enrollment counts).
+pub async fn invalidate(state: &AppState) {
+    if let Err(e) = state
+        .stores
+        .cache
+        .incr(VERSION_KEY, 1, Duration::ZERO)
+        .await
+    {
+        tracing::warn!("catalog cache not invalidated: {e}");
+    }
+}
+
+pub async fn load(state: &AppState, id: &str) -> ApiResult<CourseDoc> {
+    if crate::store::doc_id_ok(id).is_err() {
+        return Err(ApiError::not_found("No such course."));
+    }
+    let doc = state
+        .stores
+        .documents
+        .get("courses", id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such course."))?;
+    serde_json::from_value(doc.value).map_err(ApiError::internal)
+}
+
+#[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(ListParams),
+    responses((status = 200, description = "A page of the catalog", body = CoursePage), (status = 400, description = "`VALIDATION_FAILED` (unknown category or level)", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<CoursePage>> {
+    let mut errors = crate::error::FieldErrors::new();
+    if params
+        .category
+        .as_deref()
+        .is_some_and(|c| !super::model::CATEGORIES.contains(&c))
+    {
+        errors.insert(
+            "category".into(),
+            vec!["Use job-readiness, education, life-skills or tech.".into()],
+        );
+    }
+    if params
+        .level
+        .as_deref()
+        .is_some_and(|l| !super::model::LEVELS.contains(&l))
+    {
+        errors.insert(
+            "level".into(),
+            vec!["Use beginner, intermediate or advanced.".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let search = params
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase);
+    let cache = &state.stores.cache;
+    let version = cache
+        .get(VERSION_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "0".into());
+    let key = format!(
+        "courses:list:{version}:{}",
+        crate::auth::sessions::hash(&format!(
+            "{:?}|{:?}|{:?}|{:?}|{limit}",
+            params.category, params.level, search, params.cursor
+        ))
+    );
+    if let Ok(Some(hit)) = cache.get(&key).await
+        && let Ok(page) = serde_json::from_str::<CoursePage>(&hit)
+    {
+        return Ok(AppJson(page));
+    }
+    let mut query = crate::store::Query::default().limit(limit);
+    if let Some(category) = &params.category {
+        query = query.filter(Filter::eq("category", category.as_str()));
+    }
+    if let Some(level) = &params.level {
+        query = query.filter(Filter::eq("level", level.as_str()));
+    }
+    if let Some(search) = &search {
+        query = query.filter(Filter::new("searchText", Cmp::Contains, search.as_str()));
+    }
+    let page = state
+        .stores
+        .documents
+        .query("courses", None, &query, params.cursor.as_deref())
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|d| serde_json::from_value::<CourseDoc>(d.value).map(|c| c.summary()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    let page = CoursePage {
+        items,
+        next_cursor: page.continuation,
+    };
+    // A cache that is down costs speed, not the answer.
+    if let Ok(text) = serde_json::to_string(&page) {
+        let _ = cache.set(&key, &text, LIST_TTL).await;
+    }
+    Ok(AppJson(page))
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}", tag = "courses",
+    params(("id" = String, Path, description = "Course id")),
+    responses((status = 200, description = "The course with its lesson outline", body = Course), (status = 404, description = "No such course", body = Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<Course>> {
+    Ok(AppJson(load(&state, &id).await?.view()))
+}
+
+#[utoipa::path(post, path = "/api/v1/courses", tag = "courses", security(("bearer" = [])), request_body = CourseInput,
+    responses((status = 201, description = "Created", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppJson(input): AppJson<CourseInput>,
+) -> ApiResult<(StatusCode, AppJson<Course>)> {
+    let errors = validate(&input);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = Utc::now();
+    let mut course = CourseDoc {
+        id: uuid::Uuid::new_v4().to_string(),
+        title: String::new(),
+        description: String::new(),
+        category: String::new(),
+        thumbnail: String::new(),
+        instructor: input.instructor.clone(),
+        duration: 0,
+        level: String::new(),
+        lessons: Vec::new(),
+        enrolled_count: 0,
+        rating: 0.0,
+        search_text: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    course.apply(input);
+    let value = serde_json::to_value(&course).map_err(ApiError::internal)?;
+    state
+        .stores
+        .documents
+        .create("courses", &course.id, value)
+        .await?;
+    invalidate(&state).await;
+    Ok((StatusCode::CREATED, AppJson(course.view())))
+}
+
+/// Any subset of a course's fields; `lessons`, when given, replaces them all.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CoursePatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub thumbnail: Option<String>,
+    pub instructor: Option<super::model::Instructor>,
+    pub level: Option<String>,
+    pub lessons: Option<Vec<Lesson>>,
+    pub rating: Option<f64>,
+}
+
+impl CoursePatch {
+    fn over(self, course: &CourseDoc) -> CourseInput {
+        CourseInput {
+            title: self.title.unwrap_or_else(|| course.title.clone()),
+            description: self
+                .description
+                .unwrap_or_else(|| course.description.clone()),
+            category: self.category.unwrap_or_else(|| course.category.clone()),
+            thumbnail: self.thumbnail.unwrap_or_else(|| course.thumbnail.clone()),
+            instructor: self.instructor.unwrap_or_else(|| course.instructor.clone()),
+            level: self.level.unwrap_or_else(|| course.level.clone()),
+            lessons: self.lessons.unwrap_or_else(|| course.lessons.clone()),
+            rating: self.rating.or(Some(course.rating)),
+        }
+    }
+}
+
+#[utoipa::path(patch, path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])), request_body = CoursePatch,
+    params(("id" = String, Path, description = "Course id")),
+    responses((status = 200, description = "Updated", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such course", body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<CoursePatch>,
+) -> ApiResult<AppJson<Course>> {
+    for _ in 0..5 {
+        let mut course = load(&state, &id).await?;
+        let etag = course_etag(&state, &id).await?;
+        let input = patch.clone().over(&course);
+        let errors = validate(&input);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        course.apply(input);
+        course.updated_at = Utc::now();
+        let value = serde_json::to_value(&course).map_err(ApiError::internal)?;
+        match state
+            .stores
+            .documents
+            .replace("courses", &id, value, Some(&etag))
+            .await
+        {
+            Ok(_) => {
+                invalidate(&state).await;
+                return Ok(AppJson(course.view()));
+            }
+            // An enrollment moved the count meanwhile: apply the edit to the new version.
+            Err(StoreError::PreconditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::unavailable(
+        "The course is changing too fast; retry.",
+    ))
+}
+
+async fn course_etag(state: &AppState, id: &str) -> ApiResult<String> {
+    Ok(state
+        .stores
+        .documents
+        .get("courses", id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such course."))?
+        .etag)
+}
+
+#[utoipa::path(delete, path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Course id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such course", body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    load(&state, &id).await?;
+    state.stores.documents.delete("courses", &id, &id).await?;
+    invalidate(&state).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/courses/{id}/enroll", tag = "courses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Course id")),
+    responses((status = 201, description = "Enrolled", body = Enrollment), (status = 200, description = "Already enrolled", body = Enrollment), (status = 404, description = "No such course", body = Problem)))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, AppJson<Enrollment>)> {
+    let course = load(&state, &id).await?;
+    match progress::enroll(&state, &user.user_id, &course).await? {
+        (enrollment, true) => {
+            // Counted only by the request that created the enrollment: once per user.
+            let count = PatchOp::Incr("/enrolledCount".into(), 1);
+            state
+                .stores
+                .documents
+                .patch("courses", &id, &id, &[count], None)
+                .await?;
+            invalidate(&state).await;
+            Ok((StatusCode::CREATED, AppJson(enrollment)))
+        }
+        (enrollment, false) => Ok((StatusCode::OK, AppJson(enrollment))),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}/lessons", tag = "courses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Course id")),
+    responses((status = 200, description = "The outline with the caller's completed lessons", body = LessonList), (status = 404, description = "No such course", body = Problem)))]
+pub async fn lessons(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<LessonList>> {
+    let course = load(&state, &id).await?;
+    let done = progress::get(&state, &user.user_id, &id)
+        .await?
+        .map(|p| p.completed_lessons)
+        .unwrap_or_default();
+    Ok(AppJson(LessonList {
+        items: course.outline(Some(&done)),
+    }))
+}
+
+fn find_lesson<'a>(course: &'a CourseDoc, lesson_id: &str) -> ApiResult<&'a Lesson> {
+    course
+        .lessons
+        .iter()
+        .find(|l| l.id == lesson_id)
+        .ok_or_else(|| ApiError::not_found("No such lesson."))
+}
+
+fn not_enrolled() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "NOT_ENROLLED",
+        "Enroll in the course to open its lessons.",
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/courses/{id}/lessons/{lid}", tag = "courses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Course id"), ("lid" = String, Path, description = "Lesson id")),
+    responses((status = 200, description = "The lesson with its content", body = Lesson), (status = 403, description = "`NOT_ENROLLED`", body = Problem), (status = 404, description = "No such course or lesson", body = Problem)))]
+pub async fn lesson(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, lid)): Path<(String, String)>,
+) -> ApiResult<AppJson<Lesson>> {
+    let course = load(&state, &id).await?;
+    let lesson = find_lesson(&course, &lid)?.clone();
+    progress::get(&state, &user.user_id, &id)
+        .await?
+        .ok_or_else(not_enrolled)?;
+    Ok(AppJson(lesson))
+}
+
+#[utoipa::path(post, path = "/api/v1/courses/{id}/lessons/{lid}/complete", tag = "courses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Course id"), ("lid" = String, Path, description = "Lesson id")),
+    responses((status = 200, description = "Progress after this lesson", body = Completion), (status = 403, description = "`NOT_ENROLLED`", body = Problem), (status = 404, description = "No such course or lesson", body = Problem)))]
+pub async fn complete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, lid)): Path<(String, String)>,
+) -> ApiResult<AppJson<Completion>> {
+    let course = load(&state, &id).await?;
+    find_lesson(&course, &lid)?;
+    let done = progress::complete(&state, &user.user_id, &course, &lid)
+        .await?
+        .ok_or_else(not_enrolled)?;
+    Ok(AppJson(Completion {
+        progress: done.progress,
+        course_completed: done.completed_at.is_some(),
+        completed_lessons: done.completed_lessons,
+    }))
+}

@@ -1,0 +1,174 @@
+//! `GET /api/v1/users/me/progress`: per-course progress, totals, the login streak and the
+//! achievements of the seed's model.
+
+use axum::extract::State;
+use chrono::{Duration, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::progress::{self, Enrollment};
+use crate::app::AppState;
+use crate::auth::extract::AuthUser;
+use crate::error::{ApiResult, AppJson};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub courses_enrolled: usize,
+    pub courses_completed: usize,
+    pub lessons_completed: usize,
+    /// Minutes.
+    pub time_spent: u32,
+    /// Consecutive days, up to today, with a sign-in.
+    pub login_streak: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Achievement {
+    /// `first-lesson`, `first-course`, `five-lessons`, `three-courses`, `week-streak`.
+    pub id: &'static str,
+    pub title: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MyProgress {
+    pub courses: Vec<Enrollment>,
+    pub stats: Stats,
+    pub achievements: Vec<Achievement>,
+}
+
+/// Days in a row, ending today or yesterday, on which the user signed in.
+pub fn streak(mut days: Vec<NaiveDate>, today: NaiveDate) -> u32 {
+    days.sort();
+    days.dedup();
+    let mut expected = today;
+    if days.last() != Some(&today) {
+        expected = today - Duration::days(1);
+    }
+    let mut n = 0;
+    for day in days.iter().rev() {
+        if *day == expected {
+            n += 1;
+            expected -= Duration::days(1);
+        } else if *day < expected {
+            break;
+        }
+    }
+    n
+}
+
+async fn login_days(state: &AppState, user_id: &str) -> ApiResult<Vec<NaiveDate>> {
+    let since = (Utc::now() - Duration::days(60)).to_rfc3339();
+    let query = crate::store::Query::default()
+        .filter(crate::store::Filter::new(
+            "type",
+            crate::store::Cmp::Eq,
+            "login",
+        ))
+        .filter(crate::store::Filter::new(
+            "at",
+            crate::store::Cmp::Gte,
+            since,
+        ))
+        .limit(1000);
+    let page = state
+        .stores
+        .documents
+        .query("activity", Some(user_id), &query, None)
+        .await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|d| d.value["at"].as_str())
+        .filter_map(|t| t.parse::<chrono::DateTime<Utc>>().ok())
+        .map(|t| t.date_naive())
+        .collect())
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/progress", tag = "courses", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's learning progress", body = MyProgress)))]
+pub async fn my_progress(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<AppJson<MyProgress>> {
+    let courses = progress::all(&state, &user.user_id).await?;
+    let lessons_completed = courses.iter().map(|c| c.completed_lessons.len()).sum();
+    let courses_completed = courses.iter().filter(|c| c.completed_at.is_some()).count();
+    let login_streak = streak(
+        login_days(&state, &user.user_id).await?,
+        Utc::now().date_naive(),
+    );
+    let stats = Stats {
+        courses_enrolled: courses.len(),
+        courses_completed,
+        lessons_completed,
+        time_spent: courses.iter().map(|c| c.time_spent).sum(),
+        login_streak,
+    };
+    let earned = [
+        (
+            lessons_completed >= 1,
+            "first-lesson",
+            "Completed a first lesson",
+        ),
+        (
+            lessons_completed >= 5,
+            "five-lessons",
+            "Completed five lessons",
+        ),
+        (
+            courses_completed >= 1,
+            "first-course",
+            "Completed a first course",
+        ),
+        (
+            courses_completed >= 3,
+            "three-courses",
+            "Completed three courses",
+        ),
+        (
+            login_streak >= 7,
+            "week-streak",
+            "Signed in seven days in a row",
+        ),
+    ];
+    let achievements = earned
+        .into_iter()
+        .filter(|(yes, _, _)| *yes)
+        .map(|(_, id, title)| Achievement { id, title })
+        .collect();
+    let courses = courses
+        .into_iter()
+        .map(|mut c| {
+            c.user_id.clear();
+            c
+        })
+        .collect();
+    Ok(AppJson(MyProgress {
+        courses,
+        stats,
+        achievements,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streak_counts_consecutive_days_to_today_or_yesterday() {
+        let d = |n: i64| NaiveDate::from_ymd_opt(2026, 11, 22).unwrap() - Duration::days(n);
+        let today = d(0);
+        assert_eq!(streak(vec![d(0), d(1), d(2), d(4)], today), 3);
+        assert_eq!(
+            streak(vec![d(1), d(2)], today),
+            2,
+            "not yet signed in today"
+        );
+        assert_eq!(streak(vec![d(2), d(3)], today), 0);
+        assert_eq!(streak(vec![d(0), d(0), d(1)], today), 2);
+        assert_eq!(streak(vec![], today), 0);
+    }
+}
