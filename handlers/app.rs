@@ -56,6 +56,7 @@ pub struct AppState {
         (name = "auth", description = "Accounts, sessions and tokens"),
         (name = "users", description = "Profiles, GDPR export and erase, admin user management"),
         (name = "courses", description = "Course catalog, enrollment, lessons and progress"),
+        (name = "forms", description = "Contact, interest and referral forms, and their review"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +89,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::router())
         .merge(crate::users::router())
         .merge(crate::courses::router())
+        .merge(crate::forms::router())
         .split_for_parts()
 }
 

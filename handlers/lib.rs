@@ -7,6 +7,7 @@ pub mod auth;
 pub mod courses;
 pub mod email;
 pub mod error;
+pub mod forms;
 pub mod health;
 pub mod host;
 pub mod jobs;

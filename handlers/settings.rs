@@ -158,6 +158,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub log_format: LogFormat,
     pub auth: AuthSettings,
+    /// Form submissions per IP per hour.
+    pub forms_per_hour: u32,
+    /// Who is told of each new form submission.
+    pub forms_notify_email: Option<String>,
 }
 
 impl Settings {
@@ -291,6 +295,8 @@ impl Settings {
                     .unwrap_or(30),
             ),
             log_format,
+            forms_per_hour: num(&get, "RATE_LIMIT_FORMS_PER_HOUR", 10)?,
+            forms_notify_email: get("FORMS_NOTIFY_EMAIL"),
             auth: AuthSettings {
                 registration: match get("REGISTRATION_MODE").as_deref() {
                     None | Some("open") => RegistrationMode::Open,

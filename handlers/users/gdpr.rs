@@ -43,6 +43,23 @@ pub fn sections() -> &'static [Section] {
             erase: |state, user| Box::pin(erase_partition(state, "progress", &user.id)),
         },
         Section {
+            name: "forms",
+            export: |state, user| {
+                Box::pin(export_where(
+                    state,
+                    "forms",
+                    Filter::eq("email", user.email.as_str()),
+                ))
+            },
+            erase: |state, user| {
+                Box::pin(erase_where(
+                    state,
+                    "forms",
+                    Filter::eq("email", user.email.as_str()),
+                ))
+            },
+        },
+        Section {
             name: "tokens",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {
@@ -112,6 +129,31 @@ async fn export_partition(
         }
     }
     Ok(Value::Array(items))
+}
+
+/// Every document matching `filter` across partitions (the user's own form submissions).
+async fn export_where(state: &AppState, container: &str, filter: Filter) -> ApiResult<Value> {
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    let query = Query::default().filter(filter).limit(500);
+    loop {
+        let page = state
+            .stores
+            .documents
+            .query(container, None, &query, token.as_deref())
+            .await?;
+        for doc in page.items {
+            let mut value = doc.value;
+            if let Some(obj) = value.as_object_mut() {
+                obj.retain(|k, _| !k.starts_with('_') && k != "ttl");
+            }
+            items.push(value);
+        }
+        match page.continuation {
+            Some(t) => token = Some(t),
+            None => return Ok(Value::Array(items)),
+        }
+    }
 }
 
 async fn erase_partition(state: &AppState, container: &str, user_id: &str) -> ApiResult<u64> {

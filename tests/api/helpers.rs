@@ -80,6 +80,7 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
         // set their own values.
         ("RATE_LIMIT_GENERAL_PER_MINUTE".into(), "100000".into()),
         ("RATE_LIMIT_AUTH_PER_MINUTE".into(), "100000".into()),
+        ("RATE_LIMIT_FORMS_PER_HOUR".into(), "100000".into()),
         ("ARGON2_MEMORY_KIB".into(), "1024".into()),
         ("ARGON2_ITERATIONS".into(), "1".into()),
         ("ARGON2_PARALLELISM".into(), "1".into()),

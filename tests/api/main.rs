@@ -9,6 +9,7 @@ mod coverage;
 mod dev_host;
 mod email;
 mod emulators;
+mod forms;
 mod health;
 mod helpers;
 mod invocations;

@@ -1,0 +1,536 @@
+//! `/api/v1/forms/*`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::model::{self, Contact, Extras, Interest, Referral, Submission, SubmissionMeta};
+use crate::app::AppState;
+use crate::auth::extract::{AdminUser, ClientIp, UserAgent};
+use crate::email::{self, Email as Mail};
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::store::{Cmp, Filter, Query as StoreQuery, StoreError};
+
+const HOUR: Duration = Duration::from_secs(3600);
+/// Rows an export holds at most; narrow the dates for more.
+const EXPORT_MAX: usize = 10_000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Submitted {
+    pub id: String,
+    /// Always `pending`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Review {
+    /// `pending`, `reviewed` or `resolved`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A user id, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    pub assigned_to: Option<Option<String>>,
+}
+
+/// Tells "absent" from "null" for fields that can be cleared.
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// `contact`, `interest` or `referral`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `pending`, `reviewed` or `resolved`.
+    pub status: Option<String>,
+    /// RFC 3339 time or a date (`2026-01-31`), inclusive.
+    pub from: Option<String>,
+    /// RFC 3339 time or a date, inclusive (a date means to its end).
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionPage {
+    pub items: Vec<Submission>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub form_id: String,
+    /// The admin's user id.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// Field -> `{from, to}`.
+    #[schema(value_type = Object)]
+    pub changes: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub items: Vec<AuditEntry>,
+}
+
+async fn submit(
+    state: &AppState,
+    kind: &'static str,
+    ip: &str,
+    user_agent: &str,
+    headers: &HeaderMap,
+    body: Value,
+) -> ApiResult<(StatusCode, AppJson<Submitted>)> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request(
+            "INVALID_BODY",
+            "Send the form as a JSON object.",
+        ));
+    }
+    let extras: Extras = serde_json::from_value(body.clone()).unwrap_or_default();
+    let limit = state.settings.forms_per_hour;
+    crate::auth::limits::hit(
+        state.stores.cache.as_ref(),
+        &format!("rl:forms:{ip}"),
+        limit,
+        HOUR,
+    )
+    .await?;
+    // A bot filled the field people never see: answer as if accepted, keep nothing.
+    if extras
+        .website
+        .as_deref()
+        .is_some_and(|w| !w.trim().is_empty())
+    {
+        tracing::info!(kind, "form dropped by the honeypot");
+        return Ok((
+            StatusCode::CREATED,
+            AppJson(Submitted {
+                id: uuid::Uuid::new_v4().to_string(),
+                status: "pending",
+            }),
+        ));
+    }
+    let (email, name, fields) = model::parse(kind, &body).map_err(ApiError::validation)?;
+    let page = extras.page.or_else(|| {
+        headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let now = Utc::now();
+    let submission = Submission {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: kind.to_owned(),
+        status: "pending".into(),
+        assigned_to: None,
+        email,
+        name,
+        fields,
+        metadata: SubmissionMeta {
+            ip: ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            page: page.map(|p| p.chars().take(500).collect()),
+        },
+        created_at: now,
+        updated_at: now,
+    };
+    let value = serde_json::to_value(&submission).map_err(ApiError::internal)?;
+    state
+        .stores
+        .documents
+        .create("forms", &submission.id, value)
+        .await?;
+    if let Some(to) = &state.settings.forms_notify_email {
+        let text = format!(
+            "A new {kind} form from {} <{}> is waiting for review (id {}).",
+            submission.name, submission.email, submission.id
+        );
+        let mail = Mail::new("form-notification", to, &format!("New {kind} form"), &text);
+        // The submission is stored; a notification that cannot be queued is not worth a retry.
+        if let Err(e) = email::enqueue(state.stores.queues.as_ref(), &mail).await {
+            tracing::warn!("form notification not queued: {e}");
+        }
+    }
+    Ok((
+        StatusCode::CREATED,
+        AppJson(Submitted {
+            id: submission.id,
+            status: "pending",
+        }),
+    ))
+}
+
+macro_rules! submit_route {
+    ($name:ident, $kind:literal, $schema:ty) => {
+        #[utoipa::path(post, path = concat!("/api/v1/forms/", $kind), tag = "forms", request_body = $schema,
+            responses(
+                (status = 201, description = "Received, pending review", body = Submitted),
+                (status = 400, description = "`VALIDATION_FAILED` with field errors", body = Problem),
+                (status = 429, description = "`RATE_LIMITED`", body = Problem),
+            ))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            ClientIp(ip): ClientIp,
+            UserAgent(user_agent): UserAgent,
+            headers: HeaderMap,
+            AppJson(body): AppJson<Value>,
+        ) -> ApiResult<(StatusCode, AppJson<Submitted>)> {
+            submit(&state, $kind, &ip, &user_agent, &headers, body).await
+        }
+    };
+}
+
+submit_route!(submit_contact, "contact", Contact);
+submit_route!(submit_interest, "interest", Interest);
+submit_route!(submit_referral, "referral", Referral);
+
+/// A bound of a date filter: an RFC 3339 time, or a date (its start, or with `end` its end).
+fn bound(errors: &mut FieldErrors, field: &str, value: Option<&str>, end: bool) -> Option<String> {
+    let value = value?.trim();
+    if let Ok(t) = value.parse::<DateTime<Utc>>() {
+        return Some(t.to_rfc3339());
+    }
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(day) => {
+            let t = if end {
+                day.and_hms_nano_opt(23, 59, 59, 999_999_999)
+            } else {
+                day.and_hms_opt(0, 0, 0)
+            };
+            Some(t.expect("valid time").and_utc().to_rfc3339())
+        }
+        Err(_) => {
+            errors.insert(
+                field.into(),
+                vec!["Use an RFC 3339 time or a date like 2026-01-31.".into()],
+            );
+            None
+        }
+    }
+}
+
+/// The admin filters as a store query.
+fn filters(
+    kind: Option<&str>,
+    status: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> ApiResult<StoreQuery> {
+    let mut errors = FieldErrors::new();
+    let mut query = StoreQuery::default();
+    if let Some(kind) = kind {
+        if !model::TYPES.contains(&kind) {
+            errors.insert(
+                "type".into(),
+                vec!["Use contact, interest or referral.".into()],
+            );
+        }
+        query = query.filter(Filter::eq("type", kind));
+    }
+    if let Some(status) = status {
+        if !model::STATUSES.contains(&status) {
+            errors.insert(
+                "status".into(),
+                vec!["Use pending, reviewed or resolved.".into()],
+            );
+        }
+        query = query.filter(Filter::eq("status", status));
+    }
+    if let Some(from) = bound(&mut errors, "from", from, false) {
+        query = query.filter(Filter::new("createdAt", Cmp::Gte, from));
+    }
+    if let Some(to) = bound(&mut errors, "to", to, true) {
+        query = query.filter(Filter::new("createdAt", Cmp::Lte, to));
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn parse_all(items: Vec<crate::store::Doc>) -> ApiResult<Vec<Submission>> {
+    items
+        .into_iter()
+        .map(|d| serde_json::from_value(d.value))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)
+}
+
+#[utoipa::path(get, path = "/api/v1/forms", tag = "forms", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, description = "Submissions matching the filters", body = SubmissionPage), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<SubmissionPage>> {
+    let query = filters(
+        params.kind.as_deref(),
+        params.status.as_deref(),
+        params.from.as_deref(),
+        params.to.as_deref(),
+    )?
+    .limit(params.limit.unwrap_or(20).clamp(1, 100));
+    let page = state
+        .stores
+        .documents
+        .query("forms", None, &query, params.cursor.as_deref())
+        .await?;
+    Ok(AppJson(SubmissionPage {
+        items: parse_all(page.items)?,
+        next_cursor: page.continuation,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/forms/export.csv", tag = "forms", security(("bearer" = [])),
+    params(("type" = Option<String>, Query, description = "contact, interest or referral"), ("from" = Option<String>, Query, description = "RFC 3339 time or date"), ("to" = Option<String>, Query, description = "RFC 3339 time or date")),
+    responses((status = 200, description = "The submissions as CSV", content_type = "text/csv"), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem)))]
+pub async fn export_csv(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    let query = filters(
+        params.kind.as_deref(),
+        None,
+        params.from.as_deref(),
+        params.to.as_deref(),
+    )?
+    .limit(500);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| ApiError::internal(e);
+    writer
+        .write_record([
+            "id",
+            "type",
+            "status",
+            "assignedTo",
+            "createdAt",
+            "name",
+            "email",
+            "ip",
+            "page",
+            "details",
+        ])
+        .map_err(csv_error)?;
+    let mut token: Option<String> = None;
+    let mut rows = 0;
+    loop {
+        let page = state
+            .stores
+            .documents
+            .query("forms", None, &query, token.as_deref())
+            .await?;
+        for s in parse_all(page.items)? {
+            rows += 1;
+            if rows > EXPORT_MAX {
+                return Err(ApiError::bad_request(
+                    "EXPORT_TOO_LARGE",
+                    format!("More than {EXPORT_MAX} rows: narrow from/to."),
+                ));
+            }
+            writer
+                .write_record([
+                    s.id.as_str(),
+                    &s.kind,
+                    &s.status,
+                    s.assigned_to.as_deref().unwrap_or(""),
+                    &s.created_at.to_rfc3339(),
+                    &s.name,
+                    &s.email,
+                    &s.metadata.ip,
+                    s.metadata.page.as_deref().unwrap_or(""),
+                    &s.fields.to_string(),
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.continuation {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"forms.csv\""),
+    );
+    Ok(response)
+}
+
+async fn load(state: &AppState, id: &str) -> ApiResult<(Submission, String)> {
+    if crate::store::doc_id_ok(id).is_err() {
+        return Err(ApiError::not_found("No such form."));
+    }
+    let doc = state
+        .stores
+        .documents
+        .get("forms", id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such form."))?;
+    Ok((
+        serde_json::from_value(doc.value).map_err(ApiError::internal)?,
+        doc.etag,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 200, description = "The submission", body = Submission), (status = 404, description = "No such form", body = Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<Submission>> {
+    Ok(AppJson(load(&state, &id).await?.0))
+}
+
+#[utoipa::path(patch, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])), request_body = Review,
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 200, description = "Updated; the change is in the audit trail", body = Submission), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such form", body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    AppJson(review): AppJson<Review>,
+) -> ApiResult<AppJson<Submission>> {
+    let mut errors = FieldErrors::new();
+    if review
+        .status
+        .as_deref()
+        .is_some_and(|s| !model::STATUSES.contains(&s))
+    {
+        errors.insert(
+            "status".into(),
+            vec!["Use pending, reviewed or resolved.".into()],
+        );
+    }
+    if let Some(Some(assignee)) = &review.assigned_to
+        && crate::users::store::get(&state, assignee)
+            .await?
+            .is_none_or(|u| u.role != "admin")
+    {
+        errors.insert(
+            "assignedTo".into(),
+            vec!["Assign to an admin's user id.".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    for _ in 0..5 {
+        let (mut submission, etag) = load(&state, &id).await?;
+        let mut changes = serde_json::Map::new();
+        if let Some(status) = &review.status
+            && *status != submission.status
+        {
+            changes.insert(
+                "status".into(),
+                json!({"from": submission.status, "to": status}),
+            );
+            submission.status = status.clone();
+        }
+        if let Some(assignee) = &review.assigned_to
+            && *assignee != submission.assigned_to
+        {
+            changes.insert(
+                "assignedTo".into(),
+                json!({"from": submission.assigned_to, "to": assignee}),
+            );
+            submission.assigned_to = assignee.clone();
+        }
+        if changes.is_empty() {
+            return Ok(AppJson(submission));
+        }
+        submission.updated_at = Utc::now();
+        let value = serde_json::to_value(&submission).map_err(ApiError::internal)?;
+        match state
+            .stores
+            .documents
+            .replace("forms", &id, value, Some(&etag))
+            .await
+        {
+            Ok(_) => {
+                record_audit(&state, &id, &admin.user_id, Value::Object(changes)).await?;
+                return Ok(AppJson(submission));
+            }
+            Err(StoreError::PreconditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::unavailable(
+        "The form is changing too fast; retry.",
+    ))
+}
+
+/// Audit entries live by day (`/day`), kept two years.
+async fn record_audit(
+    state: &AppState,
+    form_id: &str,
+    actor: &str,
+    changes: Value,
+) -> ApiResult<()> {
+    let at = Utc::now();
+    let entry = AuditEntry {
+        id: uuid::Uuid::now_v7().to_string(),
+        form_id: form_id.to_owned(),
+        actor: actor.to_owned(),
+        at,
+        changes,
+    };
+    let day = at.format("%Y-%m-%d").to_string();
+    let mut value = serde_json::to_value(&entry).map_err(ApiError::internal)?;
+    value["day"] = json!(day);
+    value["ttl"] = json!(2 * 365 * 24 * 3600);
+    state.stores.documents.create("audit", &day, value).await?;
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Submission id")),
+    responses((status = 200, description = "Every change, oldest first", body = AuditList), (status = 404, description = "No such form", body = Problem)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<AuditList>> {
+    load(&state, &id).await?;
+    let query = StoreQuery::default()
+        .filter(Filter::eq("formId", id.as_str()))
+        .limit(1000);
+    let page = state
+        .stores
+        .documents
+        .query("audit", None, &query, None)
+        .await?;
+    let mut items: Vec<AuditEntry> = page
+        .items
+        .into_iter()
+        .map(|d| serde_json::from_value(d.value))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(AppJson(AuditList { items }))
+}
