@@ -57,6 +57,7 @@ pub struct AppState {
         (name = "users", description = "Profiles, GDPR export and erase, admin user management"),
         (name = "courses", description = "Course catalog, enrollment, lessons and progress"),
         (name = "forms", description = "Contact, interest and referral forms, and their review"),
+        (name = "dashboard", description = "Personal and platform numbers, metrics, activity"),
     )
 )]
 struct ApiDoc;
@@ -90,6 +91,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::users::router())
         .merge(crate::courses::router())
         .merge(crate::forms::router())
+        .merge(crate::dashboard::router())
         .split_for_parts()
 }
 

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod courses;
+pub mod dashboard;
 pub mod email;
 pub mod error;
 pub mod forms;

@@ -144,6 +144,8 @@ pub struct Settings {
     pub storage: Option<StorageSettings>,
     pub key_vault_uri: Option<Url>,
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key, for deployments sharing one cache.
+    pub cache_key_prefix: Option<String>,
     /// Client id of the user-assigned managed identity, when the app uses one.
     pub azure_client_id: Option<String>,
     pub webpubsub_connection_string: Option<Secret>,
@@ -272,6 +274,7 @@ impl Settings {
                 .map(|v| parse_url("KEY_VAULT_URI", &v))
                 .transpose()?,
             redis_url,
+            cache_key_prefix: get("CACHE_KEY_PREFIX"),
             azure_client_id: get("AZURE_CLIENT_ID"),
             webpubsub_connection_string: get("WEBPUBSUB_CONNECTION_STRING").map(Secret::new),
             webpubsub_hub: get("WEBPUBSUB_HUB").unwrap_or_else(|| "chat".into()),

@@ -357,6 +357,7 @@ pub async fn signup(
         tracing::warn!(user_id = %user.id, "verification email not queued: {e}");
     }
     activity::record(&state, &user.id, "signup", &ip, &user_agent).await;
+    crate::dashboard::metrics::record(&state, "signups").await;
     signed_in(&state, &user, &ip, &user_agent, StatusCode::CREATED).await
 }
 
@@ -430,6 +431,7 @@ pub async fn login(
         ..user
     };
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
+    crate::dashboard::metrics::record(&state, "logins").await;
     signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
 }
 
@@ -717,6 +719,7 @@ pub async fn magic_link_verify(
         return Err(invalid_token());
     }
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
+    crate::dashboard::metrics::record(&state, "logins").await;
     signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
 }
 

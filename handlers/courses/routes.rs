@@ -332,6 +332,8 @@ pub async fn enroll(
                 .patch("courses", &id, &id, &[count], None)
                 .await?;
             invalidate(&state).await;
+            crate::dashboard::metrics::record(&state, "enrollments").await;
+            crate::dashboard::touch(&state, &user.user_id).await;
             Ok((StatusCode::CREATED, AppJson(enrollment)))
         }
         (enrollment, false) => Ok((StatusCode::OK, AppJson(enrollment))),
@@ -401,6 +403,7 @@ pub async fn complete(
     let done = progress::complete(&state, &user.user_id, &course, &lid)
         .await?
         .ok_or_else(not_enrolled)?;
+    crate::dashboard::touch(&state, &user.user_id).await;
     Ok(AppJson(Completion {
         progress: done.progress,
         course_completed: done.completed_at.is_some(),

@@ -155,6 +155,7 @@ async fn submit(
         .documents
         .create("forms", &submission.id, value)
         .await?;
+    crate::dashboard::metrics::record(state, "forms").await;
     if let Some(to) = &state.settings.forms_notify_email {
         let text = format!(
             "A new {kind} form from {} <{}> is waiting for review (id {}).",

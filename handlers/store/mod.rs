@@ -408,11 +408,19 @@ impl Stores {
         };
         let (cache, cache_backend): (Arc<dyn Cache>, _) = match &settings.redis_url {
             Some(url) => {
-                details.insert("cache", "Redis (REDIS_URL)".to_owned());
-                (
-                    Arc::new(azure::redis::RedisCache::new(url.expose())?) as Arc<dyn Cache>,
-                    Backend::Azure,
-                )
+                let redis =
+                    Arc::new(azure::redis::RedisCache::new(url.expose())?) as Arc<dyn Cache>;
+                let cache = match &settings.cache_key_prefix {
+                    Some(prefix) => {
+                        details.insert("cache", format!("Redis (REDIS_URL), keys under {prefix}:"));
+                        Arc::new(PrefixedCache::new(prefix, redis)) as Arc<dyn Cache>
+                    }
+                    None => {
+                        details.insert("cache", "Redis (REDIS_URL)".to_owned());
+                        redis
+                    }
+                };
+                (cache, Backend::Azure)
             }
             None => {
                 details.insert("cache", "embedded (in-process memory)".to_owned());
@@ -444,5 +452,65 @@ impl Stores {
             .get(dependency)
             .map(String::as_str)
             .unwrap_or("")
+    }
+}
+
+/// Puts every key under a prefix, so several deployments (or test apps) can share one Redis
+/// without seeing each other's counters, revocations and caches.
+pub struct PrefixedCache {
+    prefix: String,
+    inner: Arc<dyn Cache>,
+}
+
+impl PrefixedCache {
+    pub fn new(prefix: &str, inner: Arc<dyn Cache>) -> Self {
+        Self {
+            prefix: format!("{prefix}:"),
+            inner,
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl Cache for PrefixedCache {
+    async fn get(&self, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get(&self.key(key)).await
+    }
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        self.inner.set(&self.key(key), value, ttl).await
+    }
+    async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<bool> {
+        self.inner.set_nx(&self.key(key), value, ttl).await
+    }
+    async fn del(&self, key: &str) -> StoreResult<()> {
+        self.inner.del(&self.key(key)).await
+    }
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        self.inner.exists(&self.key(key)).await
+    }
+    async fn incr(&self, key: &str, by: i64, ttl: Duration) -> StoreResult<i64> {
+        self.inner.incr(&self.key(key), by, ttl).await
+    }
+    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>> {
+        self.inner.ttl(&self.key(key)).await
+    }
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
+        self.inner.set_add(&self.key(key), member, ttl).await
+    }
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
+        self.inner.set_remove(&self.key(key), member).await
+    }
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        self.inner.set_members(&self.key(key)).await
+    }
+    async fn purge_expired(&self) -> StoreResult<u64> {
+        self.inner.purge_expired().await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
     }
 }

@@ -37,6 +37,7 @@ pub const CONTAINERS: &[ContainerSpec] = &[
     c("activity", "/userId", true),
     c("audit", "/day", true),
     c("jobs", "/id", true),
+    c("metrics", "/metric", false),
 ];
 
 pub fn container(name: &str) -> Option<&'static ContainerSpec> {

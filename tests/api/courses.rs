@@ -140,7 +140,11 @@ async fn the_sample_catalog_loads_with_one_command(kind: Kind) {
             .env("COSMOS_ENDPOINT", cosmos.endpoint.as_str())
             .env("COSMOS_KEY", cosmos.key.as_ref().unwrap().expose())
             .env("COSMOS_DATABASE", &cosmos.database)
-            .env("REDIS_URL", settings.redis_url.as_ref().unwrap().expose());
+            .env("REDIS_URL", settings.redis_url.as_ref().unwrap().expose())
+            .env(
+                "CACHE_KEY_PREFIX",
+                settings.cache_key_prefix.as_deref().unwrap_or(""),
+            );
     }
     let output = command.output().unwrap();
     assert!(

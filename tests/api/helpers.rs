@@ -104,6 +104,8 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
             crate::emulators::storage_account(),
         );
         env.insert("REDIS_URL".into(), e.redis_url.clone());
+        // One Redis serves every test app: each keeps to its own keys.
+        env.insert("CACHE_KEY_PREFIX".into(), unique.clone());
         vault = Some(FakeKeyVault::start().await);
     }
     env.extend(options.settings);

@@ -6,6 +6,7 @@ mod accounts;
 mod conformance;
 mod courses;
 mod coverage;
+mod dashboard;
 mod dev_host;
 mod email;
 mod emulators;

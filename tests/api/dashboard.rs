@@ -1,0 +1,268 @@
+//! The dashboard through HTTP, on both backends.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Kind, Options, TestApp, problem, spawn_app_with};
+
+macro_rules! both {
+    ($($case:ident),* $(,)?) => {
+        pub mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
+            )*
+        }
+        pub mod azure {
+            $(
+                #[tokio::test]
+                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
+            )*
+        }
+    };
+}
+
+both!(
+    stats_follow_the_caller_at_once,
+    metrics_count_events_as_they_happen,
+    activity_feeds
+);
+
+const PASSWORD: &str = "violet-harbor-sings-42";
+
+async fn app(kind: Kind) -> TestApp {
+    spawn_app_with(
+        kind,
+        Options {
+            settings: vec![("ADMIN_EMAILS".into(), "root@example.com".into())],
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = call(app, Method::GET, path, Some(token), None).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+async fn signup(app: &TestApp, email: &str) -> String {
+    let body: Value = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"email": email, "password": PASSWORD, "name": "N"})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    body["accessToken"].as_str().unwrap().to_owned()
+}
+
+async fn course(app: &TestApp, admin: &str) -> String {
+    let body = json!({
+        "title": "Dash", "description": "d", "category": "tech", "level": "beginner",
+        "instructor": {"name": "I"},
+        "lessons": [{"id": "a", "title": "A", "duration": 5, "order": 1}],
+    });
+    let created: Value = call(
+        app,
+        Method::POST,
+        "/api/v1/courses",
+        Some(admin),
+        Some(body),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn stats_follow_the_caller_at_once(kind: Kind) {
+    let app = app(kind).await;
+    let admin = signup(&app, "root@example.com").await;
+    let id = course(&app, &admin).await;
+    let ada = signup(&app, &format!("ada.{}@example.com", app.unique)).await;
+    let before = get(&app, "/api/v1/dashboard/stats", &ada).await;
+    assert_eq!(before["coursesEnrolled"], 0);
+    assert_eq!(before["unreadMessages"], 0);
+    assert!(
+        before.get("users").is_none(),
+        "no platform numbers for learners"
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/courses/{id}/enroll"),
+        Some(&ada),
+        None,
+    )
+    .await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/courses/{id}/lessons/a/complete"),
+        Some(&ada),
+        None,
+    )
+    .await;
+    let after = get(&app, "/api/v1/dashboard/stats", &ada).await;
+    assert_eq!(
+        (
+            after["coursesEnrolled"].as_u64(),
+            after["coursesCompleted"].as_u64(),
+            after["lessonsCompleted"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{after}"
+    );
+
+    call(
+        &app,
+        Method::POST,
+        "/api/v1/forms/contact",
+        None,
+        Some(json!({"name": "C", "email": "c@example.com", "message": "m"})),
+    )
+    .await;
+    let platform = get(&app, "/api/v1/dashboard/stats", &admin).await;
+    assert_eq!(platform["users"]["total"], 2, "{platform}");
+    assert_eq!(platform["users"]["newToday"], 2);
+    assert_eq!(platform["forms"]["pending"]["contact"], 1);
+    assert_eq!(platform["forms"]["pending"]["referral"], 0);
+    problem(
+        call(&app, Method::GET, "/api/v1/dashboard/stats", None, None).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
+
+async fn metrics_count_events_as_they_happen(kind: Kind) {
+    let app = app(kind).await;
+    let admin = signup(&app, "root@example.com").await;
+    let email = format!("bo.{}@example.com", app.unique);
+    let bo = signup(&app, &email).await;
+    call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": PASSWORD})),
+    )
+    .await;
+    let id = course(&app, &admin).await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/courses/{id}/enroll"),
+        Some(&bo),
+        None,
+    )
+    .await;
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    let total = |series: &Value| {
+        series["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["value"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    let daily = get(
+        &app,
+        &format!("/api/v1/dashboard/metrics?metric=signups&from={today}&to={today}"),
+        &admin,
+    )
+    .await;
+    assert_eq!(daily["points"].as_array().unwrap().len(), 1);
+    assert_eq!(total(&daily), 2);
+    let hourly = get(
+        &app,
+        &format!("/api/v1/dashboard/metrics?metric=logins&from={today}&to={today}&interval=hour"),
+        &admin,
+    )
+    .await;
+    assert_eq!(hourly["points"].as_array().unwrap().len(), 24);
+    assert_eq!(total(&hourly), 1);
+    let week = get(&app, "/api/v1/dashboard/metrics?metric=enrollments", &admin).await;
+    assert_eq!(total(&week), 1);
+    assert!(
+        week["points"].as_array().unwrap().len() >= 7,
+        "zeros included"
+    );
+    for bad in [
+        "metric=money",
+        "metric=logins&interval=minute",
+        "metric=logins&from=soon",
+        "metric=logins&from=2026-01-02&to=2026-01-01",
+    ] {
+        problem(
+            call(
+                &app,
+                Method::GET,
+                &format!("/api/v1/dashboard/metrics?{bad}"),
+                Some(&admin),
+                None,
+            )
+            .await,
+            400,
+            "VALIDATION_FAILED",
+        )
+        .await;
+    }
+    problem(
+        call(
+            &app,
+            Method::GET,
+            "/api/v1/dashboard/metrics?metric=logins",
+            Some(&bo),
+            None,
+        )
+        .await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+}
+
+async fn activity_feeds(kind: Kind) {
+    let app = app(kind).await;
+    let admin = signup(&app, "root@example.com").await;
+    let cy = signup(&app, &format!("cy.{}@example.com", app.unique)).await;
+    let own = get(&app, "/api/v1/dashboard/activity", &cy).await;
+    let kinds: Vec<&str> = own["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["signup"]);
+    let all = get(&app, "/api/v1/dashboard/activity", &admin).await;
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        2,
+        "the platform's, for admins"
+    );
+}
