@@ -8,23 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Kind, Options, TestApp, problem, spawn_app_with};
 
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        pub mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
-            )*
-        }
-        pub mod azure {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
-            )*
-        }
-    };
-}
-
 both!(
     signup_signs_in_and_verification_works_once,
     signup_validates_every_field,
@@ -79,7 +62,7 @@ async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> re
     request.send().await.unwrap()
 }
 
-/// A request with a bearer token and an optional JSON body.
+/// A signed-in request (the shared helper, with the token required).
 async fn call(
     app: &TestApp,
     method: Method,
@@ -87,14 +70,7 @@ async fn call(
     token: impl AsRef<str>,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(token.as_ref());
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
+    crate::helpers::call(app, method, path, Some(token.as_ref()), body).await
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {

@@ -5,24 +5,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, problem, spawn_app_with};
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        pub mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
-            )*
-        }
-        pub mod azure {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
-            )*
-        }
-    };
-}
+use crate::helpers::{Kind, Options, TestApp, call, problem, spawn_app_with};
 
 both!(
     the_sample_catalog_loads_with_one_command,
@@ -61,23 +44,6 @@ async fn signup(app: &TestApp, who: &str) -> String {
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     body["accessToken"].as_str().unwrap().to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 async fn json_of(response: reqwest::Response) -> Value {

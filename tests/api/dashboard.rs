@@ -3,24 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, problem, spawn_app_with};
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        pub mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
-            )*
-        }
-        pub mod azure {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
-            )*
-        }
-    };
-}
+use crate::helpers::{Kind, Options, TestApp, call, problem, spawn_app_with};
 
 both!(
     stats_follow_the_caller_at_once,
@@ -39,23 +22,6 @@ async fn app(kind: Kind) -> TestApp {
         },
     )
     .await
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> Value {

@@ -3,24 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, mailbox, problem, spawn_app_with};
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        pub mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
-            )*
-        }
-        pub mod azure {
-            $(
-                #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
-            )*
-        }
-    };
-}
+use crate::helpers::{Kind, Options, TestApp, call, mailbox, problem, spawn_app_with};
 
 both!(
     each_type_is_received_with_its_metadata,
@@ -50,23 +33,6 @@ async fn app(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
         },
     )
     .await
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 async fn admin(app: &TestApp) -> String {

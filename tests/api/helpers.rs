@@ -213,3 +213,21 @@ pub async fn mailbox(app: &TestApp, to: &str) -> Vec<Value> {
         .unwrap();
     body["items"].as_array().cloned().unwrap_or_default()
 }
+
+/// A request with an optional bearer token and JSON body.
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}

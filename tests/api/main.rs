@@ -2,6 +2,25 @@
 //! the Functions host sends, on the embedded backends and on real emulators. One test binary,
 //! so the dependencies link once.
 
+/// Generates each listed case twice: `embedded::case` on the embedded stores and
+/// `azure::case` on the emulators; each case is `async fn case(kind: Kind)`.
+macro_rules! both {
+    ($($case:ident),* $(,)?) => {
+        pub mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
+            )*
+        }
+        pub mod azure {
+            $(
+                #[tokio::test]
+                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
+            )*
+        }
+    };
+}
+
 mod accounts;
 mod conformance;
 mod courses;
