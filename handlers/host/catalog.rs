@@ -110,7 +110,6 @@ pub struct Catalog {
     pub queues: QueueOptions,
     /// host.json `functionTimeout`: how long one invocation may run.
     pub function_timeout: Duration,
-    pub host_json: Option<Value>,
 }
 
 impl Default for Catalog {
@@ -120,7 +119,6 @@ impl Default for Catalog {
             queues: QueueOptions::default(),
             // The Consumption plan's default.
             function_timeout: Duration::from_secs(300),
-            host_json: None,
         }
     }
 }
@@ -137,7 +135,6 @@ impl Catalog {
             if let Some(t) = host["functionTimeout"].as_str().and_then(parse_timespan) {
                 catalog.function_timeout = t;
             }
-            catalog.host_json = Some(host);
         }
         let folders: Vec<PathBuf> = [root.join("functions"), root.to_owned()]
             .into_iter()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, problem, spawn_app_with};
+use crate::helpers::{Kind, PASSWORD, TestApp, portal as app, problem};
 
 both!(
     signup_signs_in_and_verification_works_once,
@@ -30,24 +30,6 @@ both!(
     key_rotation_keeps_old_tokens_valid,
     verification_can_be_resent,
 );
-
-const PASSWORD: &str = "violet-harbor-sings-42";
-
-async fn app(kind: Kind, settings: &[(&str, &str)]) -> TestApp {
-    let mut all = vec![("ADMIN_EMAILS", "root@example.com")];
-    all.extend_from_slice(settings);
-    spawn_app_with(
-        kind,
-        Options {
-            settings: all
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        },
-    )
-    .await
-}
 
 /// A unique address per test, so tests sharing the emulators never meet.
 fn address(app: &TestApp, who: &str) -> String {

@@ -5,7 +5,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, call, problem, spawn_app_with};
+use crate::helpers::{Kind, TestApp, call, problem};
 
 both!(
     the_sample_catalog_loads_with_one_command,
@@ -15,35 +15,18 @@ both!(
     lessons_need_enrollment_and_completion_tracks_progress,
 );
 
-const PASSWORD: &str = "violet-harbor-sings-42";
-
 async fn app(kind: Kind) -> TestApp {
-    spawn_app_with(
-        kind,
-        Options {
-            settings: vec![("ADMIN_EMAILS".into(), "root@example.com".into())],
-            ..Default::default()
-        },
-    )
-    .await
+    crate::helpers::portal(kind, &[]).await
 }
 
+/// `root` is the bootstrap admin; anyone else gets an address unique to this test.
 async fn signup(app: &TestApp, who: &str) -> String {
     let email = if who == "root" {
         "root@example.com".to_owned()
     } else {
         format!("{who}.{}@example.com", app.unique)
     };
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": email, "password": PASSWORD, "name": who}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["accessToken"].as_str().unwrap().to_owned()
+    crate::helpers::signup_token(app, &email, who).await
 }
 
 async fn json_of(response: reqwest::Response) -> Value {

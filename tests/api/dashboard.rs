@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, call, problem, spawn_app_with};
+use crate::helpers::{Kind, PASSWORD, TestApp, call, problem};
 
 both!(
     stats_follow_the_caller_at_once,
@@ -11,38 +11,18 @@ both!(
     activity_feeds
 );
 
-const PASSWORD: &str = "violet-harbor-sings-42";
-
 async fn app(kind: Kind) -> TestApp {
-    spawn_app_with(
-        kind,
-        Options {
-            settings: vec![("ADMIN_EMAILS".into(), "root@example.com".into())],
-            ..Default::default()
-        },
-    )
-    .await
+    crate::helpers::portal(kind, &[]).await
+}
+
+async fn signup(app: &TestApp, email: &str) -> String {
+    crate::helpers::signup_token(app, email, "N").await
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> Value {
     let response = call(app, Method::GET, path, Some(token), None).await;
     assert_eq!(response.status(), 200, "{path}");
     response.json().await.unwrap()
-}
-
-async fn signup(app: &TestApp, email: &str) -> String {
-    let body: Value = call(
-        app,
-        Method::POST,
-        "/api/v1/auth/signup",
-        None,
-        Some(json!({"email": email, "password": PASSWORD, "name": "N"})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    body["accessToken"].as_str().unwrap().to_owned()
 }
 
 async fn course(app: &TestApp, admin: &str) -> String {

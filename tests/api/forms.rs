@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, TestApp, call, mailbox, problem, spawn_app_with};
+use crate::helpers::{Kind, PASSWORD, TestApp, call, mailbox, problem};
 
 both!(
     each_type_is_received_with_its_metadata,
@@ -14,38 +14,14 @@ both!(
     a_users_own_submissions_join_export_and_erase,
 );
 
-const PASSWORD: &str = "violet-harbor-sings-42";
-
 async fn app(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
-    let mut settings = vec![
-        ("ADMIN_EMAILS", "root@example.com"),
-        ("FORMS_NOTIFY_EMAIL", "office@example.com"),
-    ];
+    let mut settings = vec![("FORMS_NOTIFY_EMAIL", "office@example.com")];
     settings.extend_from_slice(extra);
-    spawn_app_with(
-        kind,
-        Options {
-            settings: settings
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        },
-    )
-    .await
+    crate::helpers::portal(kind, &settings).await
 }
 
 async fn admin(app: &TestApp) -> String {
-    let response = call(
-        app,
-        Method::POST,
-        "/api/v1/auth/signup",
-        None,
-        Some(json!({"email": "root@example.com", "password": PASSWORD, "name": "Root"})),
-    )
-    .await;
-    let body: Value = response.json().await.unwrap();
-    body["accessToken"].as_str().unwrap().to_owned()
+    crate::helpers::signup_token(app, "root@example.com", "Root").await
 }
 
 fn contact(app: &TestApp, message: &str) -> Value {

@@ -231,3 +231,38 @@ pub async fn call(
     }
     request.send().await.unwrap()
 }
+
+/// The password every test account uses (strong enough for the strength check).
+pub const PASSWORD: &str = "violet-harbor-sings-42";
+
+/// An app whose `root@example.com` becomes admin on sign-up, with extra settings.
+pub async fn portal(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![("ADMIN_EMAILS", "root@example.com")];
+    settings.extend_from_slice(extra);
+    spawn_app_with(
+        kind,
+        Options {
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Signs up `email` (201 expected) and returns the access token.
+pub async fn signup_token(app: &TestApp, email: &str, name: &str) -> String {
+    let response = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/auth/signup",
+        None,
+        Some(serde_json::json!({"email": email, "password": PASSWORD, "name": name})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "sign-up of {email}");
+    let body: Value = response.json().await.unwrap();
+    body["accessToken"].as_str().unwrap().to_owned()
+}
