@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::store::{PutOptions, SasAccess, StoreError};
+use crate::store::{PutOptions, ReadHeaders, SasAccess, StoreError};
 
 /// The largest upload the local endpoint takes (the `video` category's maximum).
 pub const MAX_UPLOAD_BYTES: u64 = 500 * 1024 * 1024;
@@ -23,6 +23,17 @@ pub struct Signature {
     sp: String,
     se: i64,
     sig: String,
+    rsct: Option<String>,
+    rscd: Option<String>,
+}
+
+impl Signature {
+    fn headers(&self) -> ReadHeaders {
+        ReadHeaders {
+            content_type: self.rsct.clone(),
+            content_disposition: self.rscd.clone(),
+        }
+    }
 }
 
 fn denied() -> ApiError {
@@ -46,6 +57,7 @@ pub async fn put_blob(
         SasAccess::CreateWrite,
         &sig.sp,
         sig.se,
+        &sig.headers(),
         &sig.sig,
     ) {
         return Err(denied());
@@ -88,7 +100,11 @@ pub async fn put_blob(
         return Err(e);
     }
     let options = PutOptions {
-        content_type: header_str(&headers, header::CONTENT_TYPE.as_str()).map(str::to_owned),
+        // Put Blob takes the blob's type from x-ms-blob-content-type (what the SDKs send),
+        // else from Content-Type.
+        content_type: header_str(&headers, "x-ms-blob-content-type")
+            .or_else(|| header_str(&headers, header::CONTENT_TYPE.as_str()))
+            .map(str::to_owned),
         metadata: Vec::new(),
         if_not_exists: false,
     };
@@ -115,20 +131,33 @@ pub async fn get_blob(
         SasAccess::Read,
         &sig.sp,
         sig.se,
+        &sig.headers(),
         &sig.sig,
     ) {
         return Err(denied());
     }
-    use crate::store::Blobs;
-    let (bytes, props) = blobs
-        .get(&container, &name)
+    let (file, props) = blobs
+        .open_blob(&container, &name)
         .await
         .map_err(blob_error)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "BLOB_NOT_FOUND", "No such blob."))?;
-    let content_type = props
-        .content_type
+    // As Blob Storage does: the signed overrides win over what the blob was stored with.
+    let content_type = sig
+        .rsct
+        .or(props.content_type)
         .unwrap_or_else(|| "application/octet-stream".into());
-    Ok(([(header::CONTENT_TYPE, content_type)], Body::from(bytes)).into_response())
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    let value = |v: &str| {
+        v.parse::<axum::http::HeaderValue>()
+            .map_err(|_| ApiError::bad_request("INVALID_SIGNATURE", "Bad response header."))
+    };
+    headers.insert(header::CONTENT_TYPE, value(&content_type)?);
+    headers.insert(header::CONTENT_LENGTH, props.size.into());
+    if let Some(disposition) = &sig.rscd {
+        headers.insert(header::CONTENT_DISPOSITION, value(disposition)?);
+    }
+    Ok(response)
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -159,6 +159,14 @@ pub enum SasAccess {
     CreateWrite,
 }
 
+/// Response headers a read URL makes the service answer with (SAS `rsct` and `rscd`), so a
+/// download is served as what the API recorded, whatever the uploader sent as its type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadHeaders {
+    pub content_type: Option<String>,
+    pub content_disposition: Option<String>,
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(
@@ -170,6 +178,13 @@ pub trait Blobs: Send + Sync {
     ) -> StoreResult<BlobProps>;
     async fn get(&self, container: &str, name: &str) -> StoreResult<Option<(Bytes, BlobProps)>>;
     async fn head(&self, container: &str, name: &str) -> StoreResult<Option<BlobProps>>;
+    /// Up to `len` bytes from the start of the blob (for sniffing a type without a download).
+    async fn read_prefix(
+        &self,
+        container: &str,
+        name: &str,
+        len: u64,
+    ) -> StoreResult<Option<Bytes>>;
     /// Returns whether there was a blob to delete.
     async fn delete(&self, container: &str, name: &str) -> StoreResult<bool>;
     async fn list(
@@ -179,13 +194,15 @@ pub trait Blobs: Send + Sync {
         continuation: Option<&str>,
         max: u32,
     ) -> StoreResult<Page<BlobItem>>;
-    /// A URL a plain HTTP client can use without other credentials until `expires`.
+    /// A URL a plain HTTP client can use without other credentials until `expires`; reads
+    /// answer with `headers` where set.
     async fn signed_url(
         &self,
         container: &str,
         name: &str,
         access: SasAccess,
         expires: DateTime<Utc>,
+        headers: &ReadHeaders,
     ) -> StoreResult<url::Url>;
     async fn ping(&self) -> StoreResult<()>;
 }

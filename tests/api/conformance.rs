@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::future::join_all;
-use portal_api::store::{Cmp, Filter, Order, PatchOp, PutOptions, Query, SasAccess, StoreError};
+use portal_api::store::{
+    Cmp, Filter, Order, PatchOp, PutOptions, Query, ReadHeaders, SasAccess, StoreError,
+};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -49,6 +51,7 @@ conformance!(
     blobs_list_by_prefix_in_pages,
     blobs_if_not_exists,
     blobs_signed_urls_work_with_a_plain_client,
+    blobs_read_prefix_and_read_headers,
     queues_send_receive_delete,
     queues_visibility_and_redelivery,
     cache_ttl_and_incr,
@@ -526,7 +529,13 @@ async fn blobs_signed_urls_work_with_a_plain_client(app: &TestApp) {
     let name = format!("{}/upload/photo one.png", app.unique);
     let expires = Utc::now() + chrono::Duration::minutes(15);
     let upload = blobs
-        .signed_url("files", &name, SasAccess::CreateWrite, expires)
+        .signed_url(
+            "files",
+            &name,
+            SasAccess::CreateWrite,
+            expires,
+            &Default::default(),
+        )
         .await
         .unwrap();
     let http = reqwest::Client::new();
@@ -540,7 +549,13 @@ async fn blobs_signed_urls_work_with_a_plain_client(app: &TestApp) {
         .unwrap();
     assert_eq!(put.status(), 201, "{}", put.text().await.unwrap());
     let read = blobs
-        .signed_url("files", &name, SasAccess::Read, expires)
+        .signed_url(
+            "files",
+            &name,
+            SasAccess::Read,
+            expires,
+            &Default::default(),
+        )
         .await
         .unwrap();
     let got = http.get(read.clone()).send().await.unwrap();
@@ -580,7 +595,7 @@ async fn blobs_signed_urls_work_with_a_plain_client(app: &TestApp) {
     // An expired URL is refused.
     let past = Utc::now() - chrono::Duration::minutes(1);
     let expired = blobs
-        .signed_url("files", &name, SasAccess::Read, past)
+        .signed_url("files", &name, SasAccess::Read, past, &Default::default())
         .await
         .unwrap();
     assert_eq!(http.get(expired).send().await.unwrap().status(), 403);
@@ -746,4 +761,52 @@ async fn secrets_versions(app: &TestApp) {
     let values: Vec<&str> = versions.iter().map(|v| v.value.as_str()).collect();
     assert_eq!(values, ["second", "first"], "newest first");
     assert_eq!(versions[0].version, v2.version);
+}
+
+async fn blobs_read_prefix_and_read_headers(app: &TestApp) {
+    let blobs = &app.stores().blobs;
+    let name = format!("{}/notes.txt", app.unique);
+    let options = PutOptions {
+        content_type: Some("text/plain".into()),
+        ..Default::default()
+    };
+    blobs
+        .put("files", &name, "abcdef".into(), options)
+        .await
+        .unwrap();
+    let prefix = blobs.read_prefix("files", &name, 3).await.unwrap().unwrap();
+    assert_eq!(prefix.as_ref(), b"abc");
+    let all = blobs
+        .read_prefix("files", &name, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.as_ref(), b"abcdef");
+    let missing = format!("{}/none.txt", app.unique);
+    assert!(
+        blobs
+            .read_prefix("files", &missing, 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A read URL can make the service answer with another type and a download name.
+    let headers = ReadHeaders {
+        content_type: Some("application/pdf".into()),
+        content_disposition: Some("attachment; filename=\"a b.pdf\"".into()),
+    };
+    let expires = Utc::now() + chrono::Duration::minutes(5);
+    let url = blobs
+        .signed_url("files", &name, SasAccess::Read, expires, &headers)
+        .await
+        .unwrap();
+    let got = reqwest::get(url).await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        got.headers()["content-disposition"],
+        "attachment; filename=\"a b.pdf\""
+    );
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"abcdef");
 }

@@ -11,7 +11,7 @@ use azure_core::credentials::TokenCredential;
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, RequestContent};
 use azure_storage_blob::models::{
-    BlobClientGetPropertiesResultHeaders, BlobClientUploadOptions,
+    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders, BlobClientUploadOptions,
     BlobContainerClientListBlobsOptions, KeyInfo, ListBlobsIncludeItem,
 };
 use azure_storage_blob::{BlobContainerClient, BlobServiceClient, BlobServiceClientOptions};
@@ -26,7 +26,7 @@ use super::{base_url, store_error, to_chrono, to_offset};
 use crate::settings::{Settings, StorageSettings};
 use crate::store::embedded::{check_container, check_name};
 use crate::store::{
-    BlobItem, BlobProps, Blobs, Page, PutOptions, SasAccess, StoreError, StoreResult,
+    BlobItem, BlobProps, Blobs, Page, PutOptions, ReadHeaders, SasAccess, StoreError, StoreResult,
 };
 
 enum Signer {
@@ -245,6 +245,30 @@ impl Blobs for AzureBlobs {
         }
     }
 
+    async fn read_prefix(
+        &self,
+        container: &str,
+        name: &str,
+        len: u64,
+    ) -> StoreResult<Option<Bytes>> {
+        check_container(container)?;
+        check_name(name)?;
+        let blob = self.container(container).blob_client(name);
+        let options = BlobClientDownloadOptions {
+            range: Some((0..len.max(1)).into()),
+            ..Default::default()
+        };
+        match blob.download(Some(options)).await {
+            Ok(response) => Ok(Some(response.body.collect().await.map_err(store_error)?)),
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => Ok(None),
+            // An empty blob has no byte 0 to start a range at.
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 416) => {
+                Ok(Some(Bytes::new()))
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
     async fn head(&self, container: &str, name: &str) -> StoreResult<Option<BlobProps>> {
         check_container(container)?;
         check_name(name)?;
@@ -359,6 +383,7 @@ impl Blobs for AzureBlobs {
         name: &str,
         access: SasAccess,
         expires: DateTime<Utc>,
+        headers: &ReadHeaders,
     ) -> StoreResult<url::Url> {
         check_container(container)?;
         check_name(name)?;
@@ -380,17 +405,24 @@ impl Blobs for AzureBlobs {
                         SasAccess::CreateWrite => "cw",
                     },
                     expires,
+                    headers,
                 )
                 .map_err(store_error)?,
             Signer::Delegation(cache) => {
                 let key = self.delegation_key(cache, expires).await?;
-                let builder = azure_storage_sas::SasBuilder::new(
+                let mut builder = azure_storage_sas::SasBuilder::new(
                     self.account.clone(),
                     &key,
                     to_offset(expires),
                 )
                 .map_err(store_error)?
                 .blob(container, name);
+                if let Some(v) = &headers.content_type {
+                    builder = builder.content_type(v);
+                }
+                if let Some(v) = &headers.content_disposition {
+                    builder = builder.content_disposition(v);
+                }
                 match access {
                     SasAccess::Read => builder.read().build(),
                     SasAccess::CreateWrite => builder.create().write().build(),

@@ -14,6 +14,7 @@ use azure_core::hmac::hmac_sha256;
 use azure_core::http::policies::{Policy, PolicyResult};
 use azure_core::http::{Context, Request};
 use azure_core::time::{OffsetDateTime, to_rfc7231};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 #[derive(Debug, Clone)]
 pub struct SharedKey {
@@ -97,23 +98,40 @@ impl SharedKey {
         blob: &str,
         permissions: &str,
         expiry: chrono::DateTime<chrono::Utc>,
+        headers: &crate::store::ReadHeaders,
     ) -> azure_core::Result<String> {
         const VERSION: &str = "2022-11-02";
         let expiry = expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let resource = format!("/blob/{}/{container}/{blob}", self.account);
+        let rscd = headers.content_disposition.as_deref().unwrap_or_default();
+        let rsct = headers.content_type.as_deref().unwrap_or_default();
         // permissions, start, expiry, resource, identifier, IP, protocol, version, resource
-        // type, snapshot time, encryption scope, then five response-header overrides.
-        let string_to_sign =
-            format!("{permissions}\n\n{expiry}\n{resource}\n\n\n\n{VERSION}\nb\n\n\n\n\n\n\n");
+        // type, snapshot time, encryption scope, then the five response-header overrides
+        // (cache control, disposition, encoding, language, type).
+        let string_to_sign = format!(
+            "{permissions}\n\n{expiry}\n{resource}\n\n\n\n{VERSION}\nb\n\n\n\n{rscd}\n\n\n{rsct}"
+        );
         let signature = hmac_sha256(&string_to_sign, &self.key)?;
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query
-            .append_pair("sv", VERSION)
-            .append_pair("sr", "b")
-            .append_pair("sp", permissions)
-            .append_pair("se", &expiry)
-            .append_pair("sig", &signature);
-        Ok(query.finish())
+        // Percent-encoded rather than form-encoded: a `+` for a space would reach the
+        // service as a literal plus and break the signature of a disposition with spaces.
+        let mut pairs = vec![
+            ("sv", VERSION),
+            ("sr", "b"),
+            ("sp", permissions),
+            ("se", &expiry),
+        ];
+        if !rscd.is_empty() {
+            pairs.push(("rscd", rscd));
+        }
+        if !rsct.is_empty() {
+            pairs.push(("rsct", rsct));
+        }
+        pairs.push(("sig", &signature));
+        Ok(pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .collect::<Vec<_>>()
+            .join("&"))
     }
 }
 

@@ -16,7 +16,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
 use crate::store::{
-    BlobItem, BlobProps, Blobs, Page, PutOptions, SasAccess, StoreError, StoreResult,
+    BlobItem, BlobProps, Blobs, Page, PutOptions, ReadHeaders, SasAccess, StoreError, StoreResult,
 };
 
 pub struct FolderBlobs {
@@ -140,13 +140,25 @@ impl FolderBlobs {
             .ok_or(StoreError::NotFound)
     }
 
-    fn signature(&self, container: &str, name: &str, permission: &str, expiry: i64) -> String {
+    fn signature(
+        &self,
+        container: &str,
+        name: &str,
+        permission: &str,
+        expiry: i64,
+        headers: &ReadHeaders,
+    ) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("any key length");
-        mac.update(format!("{container}\n{name}\n{permission}\n{expiry}").as_bytes());
+        let rsct = headers.content_type.as_deref().unwrap_or_default();
+        let rscd = headers.content_disposition.as_deref().unwrap_or_default();
+        mac.update(
+            format!("{container}\n{name}\n{permission}\n{expiry}\n{rsct}\n{rscd}").as_bytes(),
+        );
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Checks a signed URL's query against the blob it addresses and the access wanted.
+    #[allow(clippy::too_many_arguments)]
     pub fn verify(
         &self,
         container: &str,
@@ -154,13 +166,14 @@ impl FolderBlobs {
         wanted: SasAccess,
         permission: &str,
         expiry: i64,
+        headers: &ReadHeaders,
         signature: &str,
     ) -> bool {
         let allowed = match wanted {
             SasAccess::Read => permission == "r",
             SasAccess::CreateWrite => permission == "cw",
         };
-        let expected = self.signature(container, name, permission, expiry);
+        let expected = self.signature(container, name, permission, expiry, headers);
         let same = expected.len() == signature.len()
             && expected
                 .bytes()
@@ -168,6 +181,24 @@ impl FolderBlobs {
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0;
         allowed && same && expiry > Utc::now().timestamp()
+    }
+}
+
+impl FolderBlobs {
+    /// The blob as an open file, for streaming it out without loading it.
+    pub async fn open_blob(
+        &self,
+        container: &str,
+        name: &str,
+    ) -> StoreResult<Option<(tokio::fs::File, BlobProps)>> {
+        let Some(props) = self.head(container, name).await? else {
+            return Ok(None);
+        };
+        match tokio::fs::File::open(self.data_path(container, name)).await {
+            Ok(file) => Ok(Some((file, props))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
     }
 }
 
@@ -207,6 +238,21 @@ impl Blobs for FolderBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn read_prefix(
+        &self,
+        container: &str,
+        name: &str,
+        len: u64,
+    ) -> StoreResult<Option<Bytes>> {
+        use tokio::io::AsyncReadExt;
+        let Some((file, _)) = self.open_blob(container, name).await? else {
+            return Ok(None);
+        };
+        let mut buffer = Vec::new();
+        file.take(len).read_to_end(&mut buffer).await.map_err(io)?;
+        Ok(Some(Bytes::from(buffer)))
     }
 
     async fn head(&self, container: &str, name: &str) -> StoreResult<Option<BlobProps>> {
@@ -299,6 +345,7 @@ impl Blobs for FolderBlobs {
         name: &str,
         access: SasAccess,
         expires: DateTime<Utc>,
+        headers: &ReadHeaders,
     ) -> StoreResult<url::Url> {
         check_container(container)?;
         check_name(name)?;
@@ -313,10 +360,19 @@ impl Blobs for FolderBlobs {
             .pop_if_empty()
             .extend(["api", "dev", "blobs", container])
             .extend(name.split('/'));
-        url.query_pairs_mut()
+        let signature = self.signature(container, name, permission, expiry, headers);
+        let mut query = url.query_pairs_mut();
+        query
             .append_pair("sp", permission)
-            .append_pair("se", &expiry.to_string())
-            .append_pair("sig", &self.signature(container, name, permission, expiry));
+            .append_pair("se", &expiry.to_string());
+        if let Some(v) = &headers.content_type {
+            query.append_pair("rsct", v);
+        }
+        if let Some(v) = &headers.content_disposition {
+            query.append_pair("rscd", v);
+        }
+        query.append_pair("sig", &signature);
+        drop(query);
         Ok(url)
     }
 
