@@ -58,6 +58,7 @@ pub struct AppState {
         (name = "courses", description = "Course catalog, enrollment, lessons and progress"),
         (name = "forms", description = "Contact, interest and referral forms, and their review"),
         (name = "dashboard", description = "Personal and platform numbers, metrics, activity"),
+        (name = "files", description = "Direct-to-blob uploads, downloads, share links, thumbnails"),
     )
 )]
 struct ApiDoc;
@@ -92,6 +93,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::courses::router())
         .merge(crate::forms::router())
         .merge(crate::dashboard::router())
+        .merge(crate::files::router())
         .split_for_parts()
 }
 

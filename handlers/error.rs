@@ -101,6 +101,16 @@ impl ApiError {
         e
     }
 
+    /// Adds a field error, so a client can point at the input that caused the answer.
+    pub fn with_field(mut self, field: &str, message: impl Into<String>) -> Self {
+        self.errors
+            .get_or_insert_with(Default::default)
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+        self
+    }
+
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

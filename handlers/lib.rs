@@ -8,6 +8,7 @@ pub mod courses;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod files;
 pub mod forms;
 pub mod health;
 pub mod host;

@@ -322,6 +322,7 @@ pub async fn signup(
         updated_at: now,
         last_login_at: Some(now),
         search_text: String::new(),
+        avatar_file_id: None,
     };
     users::create(&state, &user).await?;
     if let Some(invite) = invite {

@@ -50,7 +50,7 @@ pub struct Stats {
     pub lessons_completed: u64,
     /// Filled by the chat feature; 0 until then.
     pub unread_messages: u64,
-    /// Filled by the files feature; 0 until then.
+    /// The caller's ready files.
     pub files: FileStats,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformStats>,
@@ -155,7 +155,13 @@ pub async fn stats(State(state): State<AppState>, user: AuthUser) -> ApiResult<A
                     .map(|c| c.completed_lessons.len() as u64)
                     .sum(),
                 unread_messages: 0,
-                files: FileStats { count: 0, bytes: 0 },
+                files: {
+                    let files = crate::files::store::all_own(&state, &user.user_id).await?;
+                    FileStats {
+                        count: files.len() as u64,
+                        bytes: files.iter().map(|f| f.size).sum(),
+                    }
+                },
                 platform: None,
             };
             if let Ok(text) = serde_json::to_string(&stats) {

@@ -51,6 +51,13 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "thumbnails",
+                Registered {
+                    trigger_type: "queueTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::thumbnails::run(state, inv)),
+                },
+            ),
+            (
                 "emails",
                 Registered {
                     trigger_type: "queueTrigger",

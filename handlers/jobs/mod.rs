@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod emails;
 pub mod erase;
 pub mod rotate_keys;
+pub mod thumbnails;
 
 use serde_json::{Value, json};
 

@@ -82,6 +82,11 @@ pub fn sections() -> &'static [Section] {
             },
         },
         Section {
+            name: "files",
+            export: |state, user| Box::pin(crate::files::gdpr::export(state, &user.id)),
+            erase: |state, user| Box::pin(crate::files::gdpr::erase(state, &user.id)),
+        },
+        Section {
             name: "cache",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {

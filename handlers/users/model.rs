@@ -79,6 +79,9 @@ pub struct UserDoc {
     /// Lower-case email and name, so admin search is one portable `contains` filter.
     #[serde(default)]
     pub search_text: String,
+    /// The `avatar` file completed last (readable by anyone signed in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_file_id: Option<String>,
 }
 
 impl UserDoc {
@@ -100,6 +103,8 @@ pub struct User {
     pub preferences: Preferences,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Read it with `GET /api/v1/files/{id}`.
+    pub avatar_file_id: Option<String>,
 }
 
 impl From<&UserDoc> for User {
@@ -114,6 +119,7 @@ impl From<&UserDoc> for User {
             preferences: u.preferences.clone(),
             created_at: u.created_at,
             last_login_at: u.last_login_at,
+            avatar_file_id: u.avatar_file_id.clone(),
         }
     }
 }

@@ -50,7 +50,13 @@ fn emulator_dir() -> PathBuf {
 /// `cargo test` works from a fresh clone with only node, npm and redis-server present.
 fn ensure_installed() {
     let dir = emulator_dir();
-    if dir.join("node_modules/.bin/azurite-blob").exists() {
+    let installed = [
+        "node_modules/.bin/azurite-blob",
+        "node_modules/@azure/storage-blob",
+    ]
+    .iter()
+    .all(|p| dir.join(p).exists());
+    if installed {
         return;
     }
     let status = Command::new("npm")
@@ -60,6 +66,23 @@ fn ensure_installed() {
         .status()
         .expect("npm must be on PATH to install the test emulators");
     assert!(status.success(), "npm ci in tests/emulators failed");
+}
+
+/// Runs one of the Node scripts beside the launcher and returns what it printed; panics with
+/// its error output when it fails.
+pub fn node_script(script: &str, args: &[&str]) -> String {
+    ensure_installed();
+    let output = Command::new("node")
+        .arg(emulator_dir().join(script))
+        .args(args)
+        .output()
+        .expect("node must be on PATH");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub fn emulators() -> &'static Emulators {

@@ -29,6 +29,7 @@ mod dashboard;
 mod dev_host;
 mod email;
 mod emulators;
+mod files;
 mod forms;
 mod health;
 mod helpers;

@@ -1,0 +1,261 @@
+//! What a file is: its category (with the type allow-list and maximum size of DESIGN.md
+//! section 5), the `files` document, and the shape the API answers with.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+const MB: u64 = 1024 * 1024;
+
+const IMAGES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif"];
+const DOCUMENTS: &[&str] = &[
+    "application/pdf",
+    "text/plain",
+    "text/markdown",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+];
+const VIDEOS: &[&str] = &["video/mp4", "video/webm", "video/quicktime"];
+
+/// What a file is for; each category has its own types and maximum size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Avatar,
+    Attachment,
+    Form,
+    Document,
+    Video,
+    Image,
+}
+
+impl Category {
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Avatar => "avatar",
+            Category::Attachment => "attachment",
+            Category::Form => "form",
+            Category::Document => "document",
+            Category::Video => "video",
+            Category::Image => "image",
+        }
+    }
+
+    pub fn max_size(self) -> u64 {
+        match self {
+            Category::Avatar => 2 * MB,
+            Category::Image | Category::Attachment => 25 * MB,
+            Category::Form => 10 * MB,
+            Category::Document => 50 * MB,
+            Category::Video => 500 * MB,
+        }
+    }
+
+    pub fn allows(self, content_type: &str) -> bool {
+        let lists: &[&[&str]] = match self {
+            Category::Avatar | Category::Image => &[IMAGES],
+            Category::Attachment => &[IMAGES, DOCUMENTS, VIDEOS],
+            Category::Form | Category::Document => &[IMAGES, DOCUMENTS],
+            Category::Video => &[VIDEOS],
+        };
+        lists.iter().any(|list| list.contains(&content_type))
+    }
+
+    pub fn allowed(self) -> Vec<&'static str> {
+        [IMAGES, DOCUMENTS, VIDEOS]
+            .concat()
+            .into_iter()
+            .filter(|t| self.allows(t))
+            .collect()
+    }
+}
+
+/// Whether the thumbnail job can read this type.
+pub fn is_image(content_type: &str) -> bool {
+    IMAGES.contains(&content_type)
+}
+
+/// A declared type as compared: lower case, parameters (`; charset=...`) dropped.
+pub fn normalise_type(raw: &str) -> String {
+    raw.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The last path part of a client's file name, without control characters or characters that
+/// some file systems refuse, at most 150 characters (keeping the extension), never empty.
+pub fn safe_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| match c {
+            ':' | '*' | '?' | '"' | '<' | '>' | '|' | '#' | '%' => '_',
+            c => c,
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_matches('.').trim();
+    let cleaned = if cleaned.is_empty() { "file" } else { cleaned };
+    const MAX: usize = 150;
+    if cleaned.chars().count() <= MAX {
+        return cleaned.to_owned();
+    }
+    let (stem, ext) = match cleaned.rsplit_once('.') {
+        Some((stem, ext)) if ext.chars().count() <= 10 => (stem, format!(".{ext}")),
+        _ => (cleaned, String::new()),
+    };
+    let keep = MAX - ext.chars().count();
+    format!("{}{ext}", stem.chars().take(keep).collect::<String>())
+}
+
+/// An ASCII-only rendering of a name for the quoted `filename=` of Content-Disposition.
+fn ascii_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `attachment` with both the ASCII and the UTF-8 (RFC 6266, RFC 8187) file name.
+pub fn content_disposition(name: &str) -> String {
+    let encoded =
+        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
+    format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{encoded}",
+        ascii_name(name)
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThumbnailStatus {
+    /// Not an image: there will be no thumbnail.
+    None,
+    Pending,
+    Ready,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThumbnailDoc {
+    pub status: ThumbnailStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Who besides the owner may read a file: members of a conversation whose message references
+/// it, or admins for a form that references it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
+pub enum Grant {
+    Conversation(String),
+    Form(String),
+}
+
+/// The `files` document (partition key `/ownerId`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileDoc {
+    pub id: String,
+    pub owner_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub category: Category,
+    /// The size the client announced; the stored blob may not exceed it.
+    pub declared_size: u64,
+    /// The stored size, once complete.
+    #[serde(default)]
+    pub size: u64,
+    /// `pending` until `complete` accepts the upload, then `ready`.
+    pub status: String,
+    /// `{ownerId}/{fileId}/{safe name}` in the `files` blob container.
+    pub blob: String,
+    pub thumbnail: ThumbnailDoc,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+pub const PENDING: &str = "pending";
+pub const READY: &str = "ready";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Thumbnail {
+    pub status: ThumbnailStatus,
+    /// A read URL, valid as long as `downloadUrl`, when the thumbnail is ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A file as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileView {
+    pub id: String,
+    pub owner_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub category: Category,
+    pub size: u64,
+    /// `pending` or `ready`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// A short-lived read URL (15 minutes), once the file is ready.
+    pub download_url: Option<String>,
+    pub download_expires_at: Option<DateTime<Utc>>,
+    pub thumbnail: Thumbnail,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_paths_and_control_characters() {
+        assert_eq!(safe_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_name("C:\\Users\\me\\photo.jpg"), "photo.jpg");
+        assert_eq!(safe_name("a\u{0}b\nc.png"), "abc.png");
+        assert_eq!(safe_name(".."), "file");
+        assert_eq!(safe_name("   "), "file");
+        assert_eq!(safe_name("what?.pdf"), "what_.pdf");
+        let long = format!("{}.pdf", "x".repeat(400));
+        let safe = safe_name(&long);
+        assert_eq!(safe.chars().count(), 150);
+        assert!(safe.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn categories_have_the_design_limits() {
+        assert_eq!(Category::Avatar.max_size(), 2 * MB);
+        assert_eq!(Category::Video.max_size(), 500 * MB);
+        assert!(Category::Avatar.allows("image/png"));
+        assert!(!Category::Avatar.allows("application/pdf"));
+        assert!(Category::Attachment.allows("application/pdf"));
+        assert!(!Category::Video.allows("image/png"));
+        assert_eq!(normalise_type(" Text/Plain; charset=utf-8"), "text/plain");
+    }
+
+    #[test]
+    fn dispositions_carry_ascii_and_utf8_names() {
+        assert_eq!(
+            content_disposition("résumé 1.pdf"),
+            "attachment; filename=\"r_sum_ 1.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201%2Epdf"
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! `/api/v1/files/*`: the upload flow (a signed URL, then `complete`), listing, reading and
+//! deleting. The bytes go straight between the client and Blob Storage.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+use super::model::{
+    Category, FileDoc, FileView, PENDING, READY, ThumbnailDoc, ThumbnailStatus, is_image,
+    normalise_type, safe_name,
+};
+use super::sniff;
+use super::store::{self as files, FILES, URL_LIFETIME};
+use crate::app::AppState;
+use crate::auth::extract::AuthUser;
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::store::{ReadHeaders, SasAccess, StoreError};
+
+/// The thumbnail job's queue.
+pub const THUMBNAIL_QUEUE: &str = "thumbnails";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadRequest {
+    pub file_name: String,
+    /// A MIME type on the category's allow-list.
+    pub file_type: String,
+    /// Bytes; the upload may not be larger.
+    pub file_size: u64,
+    pub category: Category,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTicket {
+    pub file_id: String,
+    /// PUT the bytes here, with `headers`, before `expiresAt`.
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    pub headers: BTreeMap<&'static str, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub file_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Completed {
+    pub file: FileView,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FilePage {
+    pub items: Vec<FileView>,
+    pub next_cursor: Option<String>,
+}
+
+fn type_not_allowed(category: Category, file_type: &str) -> ApiError {
+    ApiError::bad_request(
+        "FILE_TYPE_NOT_ALLOWED",
+        format!(
+            "A file of category {} cannot be of type '{file_type}'. Allowed: {}.",
+            category.name(),
+            category.allowed().join(", ")
+        ),
+    )
+    .with_field("fileType", "Not allowed for this category.")
+}
+
+#[utoipa::path(post, path = "/api/v1/files/upload-url", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
+    responses(
+        (status = 201, description = "Where and how to upload, valid for 15 minutes", body = UploadTicket),
+        (status = 400, description = "`FILE_TYPE_NOT_ALLOWED`, `FILE_TOO_LARGE` or `VALIDATION_FAILED`", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+    ))]
+pub async fn upload_url(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(request): AppJson<UploadRequest>,
+) -> ApiResult<(StatusCode, AppJson<UploadTicket>)> {
+    let mut errors = FieldErrors::new();
+    let name = request.file_name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        errors.insert("fileName".into(), vec!["Use 1 to 255 characters.".into()]);
+    }
+    if request.file_size == 0 {
+        errors.insert(
+            "fileSize".into(),
+            vec!["An empty file cannot be uploaded.".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let category = request.category;
+    let content_type = normalise_type(&request.file_type);
+    if !category.allows(&content_type) {
+        return Err(type_not_allowed(category, &request.file_type));
+    }
+    if request.file_size > category.max_size() {
+        return Err(ApiError::bad_request(
+            "FILE_TOO_LARGE",
+            format!(
+                "Files of category {} are limited to {} bytes.",
+                category.name(),
+                category.max_size()
+            ),
+        )
+        .with_field("fileSize", "Too large for this category."));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let file_name = safe_name(name);
+    let file = FileDoc {
+        blob: format!("{}/{id}/{file_name}", user.user_id),
+        id,
+        owner_id: user.user_id.clone(),
+        file_name,
+        content_type,
+        category,
+        declared_size: request.file_size,
+        size: 0,
+        status: PENDING.into(),
+        thumbnail: ThumbnailDoc {
+            status: ThumbnailStatus::None,
+            blob: None,
+            error: None,
+        },
+        grants: Vec::new(),
+        created_at: Utc::now(),
+        completed_at: None,
+    };
+    let expires_at = file.created_at + URL_LIFETIME;
+    let url = state
+        .stores
+        .blobs
+        .signed_url(
+            FILES,
+            &file.blob,
+            SasAccess::CreateWrite,
+            expires_at,
+            &ReadHeaders::default(),
+        )
+        .await?;
+    let value = serde_json::to_value(&file).map_err(ApiError::internal)?;
+    state
+        .stores
+        .documents
+        .create("files", &file.owner_id, value)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(UploadTicket {
+            file_id: file.id,
+            upload_url: url.to_string(),
+            method: "PUT",
+            headers: BTreeMap::from([
+                ("x-ms-blob-type", "BlockBlob".to_owned()),
+                ("Content-Type", file.content_type),
+            ]),
+            expires_at,
+        }),
+    ))
+}
+
+fn rejected(detail: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "UPLOAD_REJECTED", detail)
+}
+
+#[utoipa::path(post, path = "/api/v1/files/complete", tag = "files", security(("bearer" = [])), request_body = CompleteRequest,
+    responses(
+        (status = 200, description = "The file, now ready (again for a file already complete)", body = Completed),
+        (status = 404, description = "No such upload of yours", body = Problem),
+        (status = 409, description = "`UPLOAD_MISSING`: nothing was uploaded yet", body = Problem),
+        (status = 422, description = "`UPLOAD_REJECTED`: too large, or not of the declared type; the bytes are deleted", body = Problem),
+    ))]
+pub async fn complete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(request): AppJson<CompleteRequest>,
+) -> ApiResult<AppJson<Completed>> {
+    let (mut file, etag) = files::get_own(&state, &user.user_id, &request.file_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such upload."))?;
+    if file.status == READY {
+        return Ok(AppJson(Completed {
+            file: files::view(&state, &file).await?,
+        }));
+    }
+    let blobs = &state.stores.blobs;
+    let props = blobs.head(FILES, &file.blob).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "UPLOAD_MISSING",
+            "Nothing has been uploaded to the upload URL yet.",
+        )
+    })?;
+    let verdict = if props.size > file.declared_size {
+        Err(format!(
+            "The upload has {} bytes, more than the {} declared.",
+            props.size, file.declared_size
+        ))
+    } else {
+        let head = blobs
+            .read_prefix(FILES, &file.blob, sniff::SNIFF_BYTES)
+            .await?
+            .unwrap_or_default();
+        if sniff::matches(&file.content_type, &head) {
+            Ok(())
+        } else {
+            Err(format!("The upload is not a {} file.", file.content_type))
+        }
+    };
+    if let Err(detail) = verdict {
+        // The ticket stays: the client may upload again to the same URL while it lives.
+        blobs.delete(FILES, &file.blob).await?;
+        return Err(rejected(detail));
+    }
+    file.status = READY.into();
+    file.size = props.size;
+    file.completed_at = Some(Utc::now());
+    if is_image(&file.content_type) {
+        file.thumbnail.status = ThumbnailStatus::Pending;
+    }
+    let value = serde_json::to_value(&file).map_err(ApiError::internal)?;
+    match state
+        .stores
+        .documents
+        .replace("files", &file.owner_id, value, Some(&etag))
+        .await
+    {
+        Ok(_) => {}
+        // A concurrent `complete` won; answer what it stored.
+        Err(StoreError::PreconditionFailed) => {
+            let (current, _) = files::get_own(&state, &user.user_id, &file.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("No such upload."))?;
+            return Ok(AppJson(Completed {
+                file: files::view(&state, &current).await?,
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if file.thumbnail.status == ThumbnailStatus::Pending {
+        let message = json!({"fileId": file.id, "ownerId": file.owner_id}).to_string();
+        // The file is stored; a lost thumbnail request leaves it `pending`, not the upload.
+        if let Err(e) = state
+            .stores
+            .queues
+            .send(THUMBNAIL_QUEUE, &message, Duration::ZERO)
+            .await
+        {
+            tracing::warn!(file = %file.id, "thumbnail not queued: {e}");
+        }
+    }
+    if file.category == Category::Avatar {
+        set_avatar(&state, &user.user_id, &file.id).await?;
+    }
+    crate::dashboard::touch(&state, &user.user_id).await;
+    Ok(AppJson(Completed {
+        file: files::view(&state, &file).await?,
+    }))
+}
+
+/// Makes `file_id` the user's avatar and deletes the one it replaces.
+async fn set_avatar(state: &AppState, user_id: &str, file_id: &str) -> ApiResult<()> {
+    let mut previous = None;
+    crate::users::store::update(state, user_id, |u| {
+        previous = u.avatar_file_id.replace(file_id.to_owned());
+    })
+    .await?;
+    if let Some(old) = previous.filter(|old| old != file_id)
+        && let Some((old, _)) = files::get_own(state, user_id, &old).await?
+    {
+        files::delete(state, &old).await?;
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, description = "The caller's ready files, newest first", body = FilePage), (status = 401, description = "Not signed in", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<FilePage>> {
+    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let (docs, next_cursor) =
+        files::list_own(&state, &user.user_id, limit, params.cursor.as_deref()).await?;
+    let mut items = Vec::with_capacity(docs.len());
+    for file in &docs {
+        items.push(files::view(&state, file).await?);
+    }
+    Ok(AppJson(FilePage { items, next_cursor }))
+}
+
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses((status = 200, description = "The file, with short-lived read URLs", body = FileView), (status = 404, description = "No such file you may read", body = Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<FileView>> {
+    let file = files::readable(&state, &user, &id).await?;
+    Ok(AppJson(files::view(&state, &file).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses((status = 204, description = "Deleted with its thumbnail and share links"), (status = 404, description = "No such file of yours", body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (file, _) = files::get_own(&state, &user.user_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such file."))?;
+    files::delete(&state, &file).await?;
+    if file.category == Category::Avatar {
+        crate::users::store::update(&state, &user.user_id, |u| {
+            if u.avatar_file_id.as_deref() == Some(file.id.as_str()) {
+                u.avatar_file_id = None;
+            }
+        })
+        .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
