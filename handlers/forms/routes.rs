@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::model::{self, Contact, Extras, Interest, Referral, Submission, SubmissionMeta};
 use crate::app::AppState;
-use crate::auth::extract::{AdminUser, ClientIp, UserAgent};
+use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::email::{self, Email as Mail};
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::store::{Cmp, Filter, Query as StoreQuery, StoreError};
@@ -90,6 +90,7 @@ pub struct AuditList {
 async fn submit(
     state: &AppState,
     kind: &'static str,
+    user: Option<&AuthUser>,
     ip: &str,
     user_agent: &str,
     headers: &HeaderMap,
@@ -132,9 +133,11 @@ async fn submit(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     });
+    let id = uuid::Uuid::new_v4().to_string();
+    attach(state, user, &id, &fields).await?;
     let now = Utc::now();
     let submission = Submission {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         kind: kind.to_owned(),
         status: "pending".into(),
         assigned_to: None,
@@ -176,22 +179,58 @@ async fn submit(
     ))
 }
 
+/// Attached files must be the signed-in sender's ready uploads; they become readable by admins.
+async fn attach(
+    state: &AppState,
+    user: Option<&AuthUser>,
+    form_id: &str,
+    fields: &Value,
+) -> ApiResult<()> {
+    let ids: Vec<&str> = fields["attachments"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let user = user.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "Sign in to attach files: they are uploaded through /api/v1/files.",
+        )
+    })?;
+    for id in ids {
+        crate::files::store::grant(
+            state,
+            &user.user_id,
+            id,
+            crate::files::model::Grant::Form(form_id.to_owned()),
+        )
+        .await
+        .map_err(|e| e.with_field("attachments", format!("{id} is not a ready file of yours.")))?;
+    }
+    Ok(())
+}
+
 macro_rules! submit_route {
     ($name:ident, $kind:literal, $schema:ty) => {
         #[utoipa::path(post, path = concat!("/api/v1/forms/", $kind), tag = "forms", request_body = $schema,
             responses(
                 (status = 201, description = "Received, pending review", body = Submitted),
-                (status = 400, description = "`VALIDATION_FAILED` with field errors", body = Problem),
+                (status = 400, description = "`VALIDATION_FAILED` with field errors, or `FILE_NOT_READY` for an attachment that is not the sender's ready file", body = Problem),
+                (status = 401, description = "Attachments without a valid access token", body = Problem),
                 (status = 429, description = "`RATE_LIMITED`", body = Problem),
             ))]
         pub async fn $name(
             State(state): State<AppState>,
+            user: Option<AuthUser>,
             ClientIp(ip): ClientIp,
             UserAgent(user_agent): UserAgent,
             headers: HeaderMap,
             AppJson(body): AppJson<Value>,
         ) -> ApiResult<(StatusCode, AppJson<Submitted>)> {
-            submit(&state, $kind, &ip, &user_agent, &headers, body).await
+            submit(&state, $kind, user.as_ref(), &ip, &user_agent, &headers, body).await
         }
     };
 }

@@ -25,6 +25,7 @@ both!(
     cleanup_sweeps_links_abandoned_uploads_and_orphans,
     files_join_export_and_erase,
     the_official_sdk_uploads_through_the_signed_url,
+    a_form_attachment_is_readable_by_admins,
 );
 
 pub fn png(width: u32, height: u32) -> Vec<u8> {
@@ -1140,4 +1141,58 @@ async fn the_thumbnail_job_gives_up_on_the_last_attempt() {
     );
     let file: Value = get_file(&app, &token, &id).await.json().await.unwrap();
     assert_eq!(file["thumbnail"]["status"], "failed");
+}
+
+async fn a_form_attachment_is_readable_by_admins(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let admin = signup_token(&app, "root@example.com", "Root").await;
+    let token = user(&app, "tia").await;
+    let other = user(&app, "uma").await;
+    let file = upload(
+        &app,
+        &token,
+        "form",
+        "letter.pdf",
+        "application/pdf",
+        PDF.to_vec(),
+    )
+    .await;
+    let id = file["id"].as_str().unwrap();
+    let referral = |attachments: Value| {
+        json!({
+            "referrerName": "Tia", "referrerEmail": format!("tia.{}@example.com", app.unique),
+            "participantName": "Cy", "participantContact": "555 0100",
+            "servicesNeeded": ["housing"], "attachments": attachments,
+        })
+    };
+    let send = |token: Option<String>, body: Value| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/v1/forms/referral",
+                token.as_deref(),
+                Some(body),
+            )
+            .await
+        }
+    };
+    problem(send(None, referral(json!([id]))).await, 401, "UNAUTHORIZED").await;
+    let body = problem(
+        send(Some(other.clone()), referral(json!([id]))).await,
+        400,
+        "FILE_NOT_READY",
+    )
+    .await;
+    assert!(body["errors"]["attachments"].is_array());
+    problem(get_file(&app, &admin, id).await, 404, "NOT_FOUND").await;
+
+    let sent = send(Some(token.clone()), referral(json!([id]))).await;
+    assert_eq!(sent.status(), 201);
+    let seen = get_file(&app, &admin, id).await;
+    assert_eq!(seen.status(), 200);
+    let seen: Value = seen.json().await.unwrap();
+    assert_eq!(seen["fileName"], "letter.pdf");
+    problem(get_file(&app, &other, id).await, 404, "NOT_FOUND").await;
 }
