@@ -41,6 +41,8 @@ pub struct AppState {
     pub email: Delivery,
     /// Signing keys and password hashing.
     pub auth: Arc<crate::auth::Auth>,
+    /// Realtime delivery: Azure Web PubSub, or the local hub.
+    pub realtime: crate::chat::realtime::Realtime,
 }
 
 #[derive(OpenApi)]
@@ -59,6 +61,7 @@ pub struct AppState {
         (name = "forms", description = "Contact, interest and referral forms, and their review"),
         (name = "dashboard", description = "Personal and platform numbers, metrics, activity"),
         (name = "files", description = "Direct-to-blob uploads, downloads, share links, thumbnails"),
+        (name = "chat", description = "Conversations, messages, receipts, keys, realtime negotiation"),
     )
 )]
 struct ApiDoc;
@@ -94,6 +97,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::forms::router())
         .merge(crate::dashboard::router())
         .merge(crate::files::router())
+        .merge(crate::chat::router())
         .split_for_parts()
 }
 
@@ -129,6 +133,7 @@ fn routes(state: &AppState) -> Router<AppState> {
         app = app
             .route("/admin/functions/{name}", post(dev::run_now))
             .route("/api/dev/mailbox", get(crate::email::mailbox::list_route))
+            .route("/client/hubs/{hub}", get(crate::chat::hub::connect_route))
             .route(
                 "/api/dev/blobs/{container}/{*name}",
                 put(dev_blobs::put_blob)
@@ -223,6 +228,17 @@ impl AppState {
         }
         tracing::info!(dependency = "email", "email: {}", email.describe());
         let auth = crate::auth::Auth::new(&settings, &stores)?;
+        let realtime = crate::chat::realtime::Realtime::from_settings(&settings)?;
+        if matches!(realtime, crate::chat::realtime::Realtime::Local(_))
+            && settings.on_azure
+            && !settings.allow_embedded
+        {
+            anyhow::bail!(
+                "running in Azure with no realtime service: set WEBPUBSUB_CONNECTION_STRING, \
+                 or ALLOW_EMBEDDED=true"
+            );
+        }
+        tracing::info!(dependency = "realtime", "realtime: {}", realtime.describe());
         Ok(AppState {
             settings: Arc::new(settings),
             stores,
@@ -230,6 +246,7 @@ impl AppState {
             dev_blobs,
             email,
             auth,
+            realtime,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod courses;
 pub mod dashboard;
 pub mod email;

@@ -48,7 +48,7 @@ pub struct Stats {
     pub courses_enrolled: u64,
     pub courses_completed: u64,
     pub lessons_completed: u64,
-    /// Filled by the chat feature; 0 until then.
+    /// Across the caller's conversations.
     pub unread_messages: u64,
     /// The caller's ready files.
     pub files: FileStats,
@@ -170,6 +170,12 @@ pub async fn stats(State(state): State<AppState>, user: AuthUser) -> ApiResult<A
             stats
         }
     };
+    // Unread counts change with every message: read fresh (one partition read), not cached.
+    stats.unread_messages = crate::chat::store::all_memberships(&state, &user.user_id)
+        .await?
+        .iter()
+        .map(|m| m.unread_count.max(0) as u64)
+        .sum();
     let is_admin = crate::users::store::get(&state, &user.user_id)
         .await?
         .is_some_and(|u| u.role == "admin");

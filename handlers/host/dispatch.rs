@@ -51,6 +51,34 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "chat-connect",
+                Registered {
+                    trigger_type: "webPubSubTrigger",
+                    run: |state, inv| Box::pin(crate::chat::triggers::connect(state, inv)),
+                },
+            ),
+            (
+                "chat-connected",
+                Registered {
+                    trigger_type: "webPubSubTrigger",
+                    run: |state, inv| Box::pin(crate::chat::triggers::connected(state, inv)),
+                },
+            ),
+            (
+                "chat-disconnected",
+                Registered {
+                    trigger_type: "webPubSubTrigger",
+                    run: |state, inv| Box::pin(crate::chat::triggers::disconnected(state, inv)),
+                },
+            ),
+            (
+                "chat-message",
+                Registered {
+                    trigger_type: "webPubSubTrigger",
+                    run: |state, inv| Box::pin(crate::chat::triggers::message(state, inv)),
+                },
+            ),
+            (
                 "thumbnails",
                 Registered {
                     trigger_type: "queueTrigger",

@@ -87,6 +87,11 @@ pub fn sections() -> &'static [Section] {
             erase: |state, user| Box::pin(crate::files::gdpr::erase(state, &user.id)),
         },
         Section {
+            name: "chat",
+            export: |state, user| Box::pin(crate::chat::gdpr::export(state, &user.id)),
+            erase: |state, user| Box::pin(crate::chat::gdpr::erase(state, &user.id)),
+        },
+        Section {
             name: "cache",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {

@@ -22,6 +22,7 @@ macro_rules! both {
 }
 
 mod accounts;
+mod chat;
 mod conformance;
 mod courses;
 mod coverage;

@@ -1,0 +1,503 @@
+//! `/api/v1/conversations`: create (a direct conversation is found, not duplicated), list by
+//! recent activity, read, rename or set the message TTL, add and remove participants.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::{
+    ADMIN, Action, Conversation, ConversationDoc, DIRECT, GROUP, MAX_PARTICIPANTS, MEMBER,
+    MembershipDoc, group_of,
+};
+use super::store::{self as chat, not_found};
+use crate::app::AppState;
+use crate::auth::extract::AuthUser;
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::store::{PatchOp, StoreError};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewConversation {
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The other members; the caller is added.
+    pub participant_ids: Vec<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConversationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seconds a new message lives (60 to 31536000), or null for no limit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub message_ttl_seconds: Option<Option<u64>>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewParticipant {
+    pub user_id: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationPage {
+    pub items: Vec<Conversation>,
+    pub next_cursor: Option<String>,
+}
+
+/// Users who can take part: they exist and are active. Returns the unknown ones.
+async fn unknown_users(state: &AppState, ids: &[String]) -> ApiResult<Vec<String>> {
+    let mut unknown = Vec::new();
+    for id in ids {
+        let active = crate::users::store::get(state, id)
+            .await?
+            .is_some_and(|u| u.status == "active");
+        if !active {
+            unknown.push(id.clone());
+        }
+    }
+    Ok(unknown)
+}
+
+fn unknown_participants(ids: &[String]) -> ApiError {
+    ApiError::bad_request(
+        "UNKNOWN_PARTICIPANTS",
+        format!("No active user with id {}.", ids.join(", ")),
+    )
+    .with_field(
+        "participantIds",
+        "Every participant must be an existing, active user.",
+    )
+}
+
+fn membership(conversation: &ConversationDoc, user_id: &str) -> MembershipDoc {
+    let now = Utc::now();
+    MembershipDoc {
+        id: conversation.id.clone(),
+        user_id: user_id.to_owned(),
+        kind: conversation.kind.clone(),
+        name: conversation.name.clone(),
+        peer_id: (conversation.kind == DIRECT)
+            .then(|| {
+                conversation
+                    .participant_ids
+                    .iter()
+                    .find(|p| p.as_str() != user_id)
+                    .cloned()
+            })
+            .flatten(),
+        role: if conversation.admins.iter().any(|a| a == user_id) {
+            ADMIN.into()
+        } else {
+            MEMBER.into()
+        },
+        unread_count: 0,
+        last_message: None,
+        last_activity_at: now,
+        last_read_message_id: None,
+        joined_at: now,
+    }
+}
+
+/// Every member gets a membership; live connections join the conversation's group.
+async fn open(state: &AppState, conversation: &ConversationDoc) -> ApiResult<Vec<Action>> {
+    let mut actions = Vec::new();
+    for user_id in &conversation.participant_ids {
+        chat::ensure_membership(state, &membership(conversation, user_id)).await?;
+        actions.push(Action::AddUserToGroup {
+            user_id: user_id.clone(),
+            group: group_of(&conversation.id),
+        });
+    }
+    Ok(actions)
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), request_body = NewConversation,
+    responses(
+        (status = 201, description = "Created", body = Conversation),
+        (status = 200, description = "The direct conversation between these two users, which already existed", body = Conversation),
+        (status = 400, description = "`VALIDATION_FAILED` or `UNKNOWN_PARTICIPANTS`", body = Problem),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(request): AppJson<NewConversation>,
+) -> ApiResult<(StatusCode, AppJson<Conversation>)> {
+    let mut errors = FieldErrors::new();
+    let mut others: Vec<String> = Vec::new();
+    for id in &request.participant_ids {
+        if id != &user.user_id && !others.contains(id) {
+            others.push(id.clone());
+        }
+    }
+    let name = request
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    match request.kind.as_str() {
+        DIRECT => {
+            if others.len() != 1 {
+                errors.insert(
+                    "participantIds".into(),
+                    vec!["A direct conversation has exactly one other participant.".into()],
+                );
+            }
+            if name.is_some() {
+                errors.insert(
+                    "name".into(),
+                    vec!["A direct conversation has no name.".into()],
+                );
+            }
+        }
+        GROUP => {
+            if others.is_empty() || others.len() >= MAX_PARTICIPANTS {
+                errors.insert(
+                    "participantIds".into(),
+                    vec![format!(
+                        "A group has 1 to {} other participants.",
+                        MAX_PARTICIPANTS - 1
+                    )],
+                );
+            }
+        }
+        _ => {
+            errors.insert("type".into(), vec!["Use direct or group.".into()]);
+        }
+    }
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        errors.insert("name".into(), vec!["Use at most 100 characters.".into()]);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let unknown = unknown_users(&state, &others).await?;
+    if !unknown.is_empty() {
+        return Err(unknown_participants(&unknown));
+    }
+    let now = Utc::now();
+    let mut participants = vec![user.user_id.clone()];
+    participants.extend(others);
+    let conversation = if request.kind == DIRECT {
+        let mut pair = participants.clone();
+        pair.sort();
+        ConversationDoc {
+            // One id per pair: two creations race on it and one wins, across instances.
+            id: format!("dm-{}-{}", pair[0], pair[1]),
+            kind: DIRECT.into(),
+            name: None,
+            created_by: user.user_id.clone(),
+            participant_ids: pair,
+            admins: Vec::new(),
+            message_ttl_seconds: None,
+            created_at: now,
+            updated_at: now,
+        }
+    } else {
+        ConversationDoc {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: GROUP.into(),
+            name: name.map(str::to_owned),
+            created_by: user.user_id.clone(),
+            participant_ids: participants,
+            admins: vec![user.user_id.clone()],
+            message_ttl_seconds: None,
+            created_at: now,
+            updated_at: now,
+        }
+    };
+    let value = serde_json::to_value(&conversation).map_err(ApiError::internal)?;
+    let (status, conversation) = match state
+        .stores
+        .documents
+        .create("conversations", &conversation.id, value)
+        .await
+    {
+        Ok(_) => (StatusCode::CREATED, conversation),
+        Err(StoreError::Conflict) if conversation.kind == DIRECT => {
+            let (existing, _) = chat::conversation(&state, &conversation.id)
+                .await?
+                .ok_or_else(not_found)?;
+            (StatusCode::OK, existing)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Also on the 200 path: a creation that failed halfway is finished here.
+    let mut actions = open(&state, &conversation).await?;
+    let membership = chat::member(&state, &user.user_id, &conversation.id).await?;
+    let view = Conversation::full(&membership, &conversation);
+    if status == StatusCode::CREATED {
+        actions.push(Action::to_group(
+            &conversation.id,
+            "conversation.updated",
+            json!({"conversationId": conversation.id, "type": conversation.kind, "name": conversation.name, "participantIds": conversation.participant_ids}),
+        ));
+    }
+    state.realtime.apply(&actions).await;
+    Ok((status, AppJson(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, description = "The caller's conversations, most recent activity first", body = ConversationPage), (status = 401, description = "Not signed in", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<AppJson<ConversationPage>> {
+    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let (memberships, next_cursor) =
+        chat::memberships_page(&state, &user.user_id, limit, params.cursor.as_deref()).await?;
+    Ok(AppJson(ConversationPage {
+        items: memberships
+            .iter()
+            .map(Conversation::from_membership)
+            .collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, description = "The conversation", body = Conversation), (status = 404, description = "No such conversation of yours", body = Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<Conversation>> {
+    let (membership, conversation) = chat::member_of(&state, &user.user_id, &id).await?;
+    Ok(AppJson(Conversation::full(&membership, &conversation)))
+}
+
+fn forbidden(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", detail)
+}
+
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")), request_body = ConversationPatch,
+    responses(
+        (status = 200, description = "Updated", body = Conversation),
+        (status = 400, description = "`VALIDATION_FAILED`", body = Problem),
+        (status = 403, description = "`FORBIDDEN`: only a group's admins change it", body = Problem),
+        (status = 404, description = "No such conversation of yours", body = Problem),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<ConversationPatch>,
+) -> ApiResult<AppJson<Conversation>> {
+    let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
+    if current.kind == GROUP && membership.role != ADMIN {
+        return Err(forbidden("Only the group's admins can change it."));
+    }
+    let mut errors = FieldErrors::new();
+    let name = patch.name.as_deref().map(str::trim);
+    if let Some(name) = name {
+        if current.kind == DIRECT {
+            errors.insert(
+                "name".into(),
+                vec!["A direct conversation has no name.".into()],
+            );
+        } else if name.is_empty() || name.chars().count() > 100 {
+            errors.insert("name".into(), vec!["Use 1 to 100 characters.".into()]);
+        }
+    }
+    if let Some(Some(ttl)) = patch.message_ttl_seconds
+        && !(60..=31_536_000).contains(&ttl)
+    {
+        errors.insert(
+            "messageTtlSeconds".into(),
+            vec!["Use 60 to 31536000 seconds, or null.".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let conversation = chat::update_conversation(&state, &id, |c| {
+        if let Some(name) = name {
+            c.name = Some(name.to_owned());
+        }
+        if let Some(ttl) = patch.message_ttl_seconds {
+            c.message_ttl_seconds = ttl;
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(name) = name {
+        for member in &conversation.participant_ids {
+            chat::patch_membership(
+                &state,
+                member,
+                &id,
+                &[PatchOp::Set("/name".into(), json!(name))],
+            )
+            .await?;
+        }
+    }
+    state
+        .realtime
+        .apply(&[Action::to_group(
+            &id,
+            "conversation.updated",
+            json!({"conversationId": id, "name": conversation.name, "messageTtlSeconds": conversation.message_ttl_seconds, "by": user.user_id}),
+        )])
+        .await;
+    let membership = chat::member(&state, &user.user_id, &id).await?;
+    Ok(AppJson(Conversation::full(&membership, &conversation)))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/participants", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")), request_body = NewParticipant,
+    responses(
+        (status = 200, description = "The conversation with the new participant", body = Conversation),
+        (status = 400, description = "`UNKNOWN_PARTICIPANTS`, `NOT_A_GROUP` or `TOO_MANY_PARTICIPANTS`", body = Problem),
+        (status = 403, description = "`FORBIDDEN`: only admins add", body = Problem),
+        (status = 404, description = "No such conversation of yours", body = Problem),
+    ))]
+pub async fn add_participant(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<NewParticipant>,
+) -> ApiResult<AppJson<Conversation>> {
+    let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
+    if current.kind != GROUP {
+        return Err(ApiError::bad_request(
+            "NOT_A_GROUP",
+            "Participants change in groups only; start a group instead.",
+        ));
+    }
+    if membership.role != ADMIN {
+        return Err(forbidden("Only the group's admins add participants."));
+    }
+    if !unknown_users(&state, std::slice::from_ref(&request.user_id))
+        .await?
+        .is_empty()
+    {
+        return Err(unknown_participants(std::slice::from_ref(&request.user_id)));
+    }
+    let conversation = chat::update_conversation(&state, &id, |c| {
+        if !c.participant_ids.contains(&request.user_id) {
+            if c.participant_ids.len() >= MAX_PARTICIPANTS {
+                return Err(ApiError::bad_request(
+                    "TOO_MANY_PARTICIPANTS",
+                    format!("A group has at most {MAX_PARTICIPANTS} participants."),
+                ));
+            }
+            c.participant_ids.push(request.user_id.clone());
+        }
+        Ok(())
+    })
+    .await?;
+    chat::ensure_membership(&state, &self::membership(&conversation, &request.user_id)).await?;
+    state
+        .realtime
+        .apply(&[
+            Action::AddUserToGroup {
+                user_id: request.user_id.clone(),
+                group: group_of(&id),
+            },
+            Action::to_group(
+                &id,
+                "participant.added",
+                json!({"conversationId": id, "userId": request.user_id, "by": user.user_id}),
+            ),
+        ])
+        .await;
+    Ok(AppJson(Conversation::full(&membership, &conversation)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/participants/{userId}", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id"), ("userId" = String, Path, description = "The participant; your own id to leave")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`NOT_A_GROUP`", body = Problem),
+        (status = 403, description = "`FORBIDDEN`: only admins remove others", body = Problem),
+        (status = 404, description = "No such conversation of yours, or no such participant", body = Problem),
+    ))]
+pub async fn remove_participant(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, target)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
+    if current.kind != GROUP {
+        return Err(ApiError::bad_request(
+            "NOT_A_GROUP",
+            "A direct conversation has no participants to remove.",
+        ));
+    }
+    if target != user.user_id && membership.role != ADMIN {
+        return Err(forbidden("Only the group's admins remove others."));
+    }
+    if !current.participant_ids.contains(&target) {
+        return Err(ApiError::not_found("No such participant."));
+    }
+    leave(&state, &id, &target, &user.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes `user_id` out of a conversation: out of its participants (a group that loses its last
+/// admin gets its longest-standing member as admin), membership deleted, group left.
+pub async fn leave(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiResult<()> {
+    let mut promoted = None;
+    chat::update_conversation(state, id, |c| {
+        c.participant_ids.retain(|p| p != user_id);
+        c.admins.retain(|a| a != user_id);
+        promoted = None;
+        if c.kind == GROUP
+            && c.admins.is_empty()
+            && let Some(first) = c.participant_ids.first()
+        {
+            c.admins.push(first.clone());
+            promoted = Some(first.clone());
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(admin) = &promoted {
+        chat::patch_membership(
+            state,
+            admin,
+            id,
+            &[PatchOp::Set("/role".into(), json!(ADMIN))],
+        )
+        .await?;
+    }
+    chat::remove_membership(state, user_id, id).await?;
+    state
+        .realtime
+        .apply(&[
+            Action::to_group(
+                id,
+                "participant.removed",
+                json!({"conversationId": id, "userId": user_id, "by": by}),
+            ),
+            Action::RemoveUserFromGroup {
+                user_id: user_id.to_owned(),
+                group: group_of(id),
+            },
+        ])
+        .await;
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! End-to-end encryption support: per-member key envelopes of a conversation and a user's key
+//! backup. Both are opaque to the server, which stores them for the clients that can read
+//! them, size-limited.
+//!
+//! Envelopes live in `keys` (partition `/conversationId`, id = the recipient's user id). A key
+//! backup lives there too, in the partition `backup-{userId}` (id `backup`), so no other
+//! container needs to exist for it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use super::store::{self as chat, parse};
+use crate::app::AppState;
+use crate::auth::extract::AuthUser;
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::store::StoreError;
+
+const MAX_ENVELOPE_BYTES: usize = 16 * 1024;
+const MAX_BACKUP_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Envelopes {
+    /// Member id -> that member's encrypted conversation key (any JSON, at most 16 KiB each).
+    #[schema(value_type = Object)]
+    pub envelopes: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    #[schema(value_type = Object)]
+    pub envelope: Value,
+    /// Who stored it.
+    pub from: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyBackup {
+    /// The encrypted backup (any JSON, at most 64 KiB).
+    #[schema(value_type = Object)]
+    pub backup: Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredBackup {
+    #[schema(value_type = Object)]
+    pub backup: Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn backup_partition(user_id: &str) -> String {
+    format!("backup-{user_id}")
+}
+
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/keys", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")), request_body = Envelopes,
+    responses(
+        (status = 204, description = "Stored, one envelope per member named"),
+        (status = 400, description = "`VALIDATION_FAILED`: not a member, or too large", body = Problem),
+        (status = 404, description = "No such conversation of yours", body = Problem),
+    ))]
+pub async fn put_envelopes(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<Envelopes>,
+) -> ApiResult<StatusCode> {
+    let (_, conversation) = chat::member_of(&state, &user.user_id, &id).await?;
+    let mut errors = FieldErrors::new();
+    if request.envelopes.is_empty() {
+        errors.insert("envelopes".into(), vec!["Name at least one member.".into()]);
+    }
+    for (member, envelope) in &request.envelopes {
+        if !conversation.participant_ids.contains(member) {
+            errors.insert(
+                format!("envelopes.{member}"),
+                vec!["Not a member of this conversation.".into()],
+            );
+        } else if envelope.to_string().len() > MAX_ENVELOPE_BYTES {
+            errors.insert(
+                format!("envelopes.{member}"),
+                vec!["At most 16 KiB.".into()],
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = Utc::now();
+    for (member, envelope) in request.envelopes {
+        let doc = json!({
+            "id": member, "conversationId": id, "envelope": envelope,
+            "from": user.user_id, "updatedAt": now,
+        });
+        state.stores.documents.upsert("keys", &id, doc).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/keys/me", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The caller's envelope", body = Envelope),
+        (status = 404, description = "No such conversation of yours, or `NO_KEY` stored for you", body = Problem),
+    ))]
+pub async fn my_envelope(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<AppJson<Envelope>> {
+    chat::member(&state, &user.user_id, &id).await?;
+    let doc = state
+        .stores
+        .documents
+        .get("keys", &id, &user.user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NO_KEY",
+                "No key was stored for you here.",
+            )
+        })?;
+    Ok(AppJson(parse(doc.value)?))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])), request_body = KeyBackup,
+    responses(
+        (status = 200, description = "Stored", body = StoredBackup),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: over 64 KiB", body = Problem),
+    ))]
+pub async fn put_backup(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppJson(request): AppJson<KeyBackup>,
+) -> ApiResult<AppJson<StoredBackup>> {
+    if request.backup.to_string().len() > MAX_BACKUP_BYTES || request.backup.is_null() {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "A key backup is 1 byte to 64 KiB of JSON.",
+        ));
+    }
+    let partition = backup_partition(&user.user_id);
+    let stored = StoredBackup {
+        backup: request.backup,
+        updated_at: Utc::now(),
+    };
+    let mut doc = serde_json::to_value(&stored).map_err(ApiError::internal)?;
+    doc["id"] = json!("backup");
+    doc["conversationId"] = json!(partition);
+    state
+        .stores
+        .documents
+        .upsert("keys", &partition, doc)
+        .await?;
+    Ok(AppJson(stored))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's backup", body = StoredBackup),
+        (status = 404, description = "`NO_BACKUP`", body = Problem),
+    ))]
+pub async fn get_backup(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<AppJson<StoredBackup>> {
+    let partition = backup_partition(&user.user_id);
+    let doc = state
+        .stores
+        .documents
+        .get("keys", &partition, "backup")
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NO_BACKUP",
+                "No key backup is stored.",
+            )
+        })?;
+    Ok(AppJson(parse(doc.value)?))
+}
+
+/// The user's backup, for the export.
+pub async fn backup_of(state: &AppState, user_id: &str) -> ApiResult<Option<Value>> {
+    let doc = state
+        .stores
+        .documents
+        .get("keys", &backup_partition(user_id), "backup")
+        .await?;
+    Ok(doc.map(|d| d.value["backup"].clone()))
+}
+
+/// Removes the user's backup and the envelopes addressed to them in `conversations`.
+pub async fn erase(state: &AppState, user_id: &str, conversations: &[String]) -> ApiResult<u64> {
+    let docs = &state.stores.documents;
+    let mut removed = 0;
+    let targets = conversations
+        .iter()
+        .map(|c| (c.clone(), user_id.to_owned()))
+        .chain([(backup_partition(user_id), "backup".to_owned())]);
+    for (partition, id) in targets {
+        match docs.delete("keys", &partition, &id).await {
+            Ok(()) => removed += 1,
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(removed)
+}

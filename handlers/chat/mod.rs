@@ -1,0 +1,35 @@
+//! MackChat: direct and group conversations, messages with idempotent sends and stable paging,
+//! read receipts, typing and presence, end-to-end encryption support (opaque ciphertext, key
+//! envelopes, key backup), and realtime delivery through Azure Web PubSub or the local hub.
+
+pub mod conversations;
+pub mod gdpr;
+pub mod hub;
+pub mod keys;
+pub mod messages;
+pub mod model;
+pub mod realtime;
+pub mod store;
+pub mod triggers;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(conversations::create, conversations::list))
+        .routes(routes!(conversations::get_one, conversations::update))
+        .routes(routes!(conversations::add_participant))
+        .routes(routes!(conversations::remove_participant))
+        .routes(routes!(messages::post, messages::list))
+        .routes(routes!(messages::search))
+        .routes(routes!(messages::edit, messages::delete))
+        .routes(routes!(messages::read))
+        .routes(routes!(messages::typing))
+        .routes(routes!(keys::put_envelopes))
+        .routes(routes!(keys::my_envelope))
+        .routes(routes!(keys::put_backup, keys::get_backup))
+        .routes(routes!(realtime::negotiate))
+}

@@ -1,0 +1,280 @@
+//! The chat's documents (DESIGN.md section 3) and the shapes the API and the realtime events
+//! carry.
+//!
+//! - `conversations` (`/id`): who is in it, its admins, its message TTL.
+//! - `memberships` (`/userId`, id = conversation id): one per conversation a user is in, with
+//!   their unread count and the last message, so a user's list is one partition read.
+//! - `messages` (`/conversationId`): messages, ids time-ordered (UUIDv7) so that paging by id
+//!   is paging by time; and, beside them, `claim` documents that make a `clientMessageId` send
+//!   at most one message.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub const DIRECT: &str = "direct";
+pub const GROUP: &str = "group";
+pub const ADMIN: &str = "admin";
+pub const MEMBER: &str = "member";
+pub const MAX_PARTICIPANTS: usize = 256;
+pub const MAX_TEXT: usize = 4000;
+
+/// The Web PubSub group of a conversation.
+pub fn group_of(conversation_id: &str) -> String {
+    format!("conv:{conversation_id}")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationDoc {
+    pub id: String,
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub created_by: String,
+    pub participant_ids: Vec<String>,
+    #[serde(default)]
+    pub admins: Vec<String>,
+    #[serde(default)]
+    pub message_ttl_seconds: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastMessage {
+    pub id: String,
+    pub sender_id: String,
+    /// The first 100 characters of plain text; empty for encrypted or deleted messages.
+    pub preview: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDoc {
+    /// The conversation id.
+    pub id: String,
+    pub user_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The other participant of a direct conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_id: Option<String>,
+    /// `admin` or `member`.
+    pub role: String,
+    #[serde(default)]
+    pub unread_count: i64,
+    #[serde(default)]
+    pub last_message: Option<LastMessage>,
+    pub last_activity_at: DateTime<Utc>,
+    #[serde(default)]
+    pub last_read_message_id: Option<String>,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub file_id: String,
+    pub owner_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDoc {
+    pub id: String,
+    pub conversation_id: String,
+    /// `message` (claims share the container).
+    pub kind: String,
+    pub sender_id: String,
+    pub client_message_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// End-to-end encrypted content, stored and returned as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext: Option<Value>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// The sender's account was erased; `senderId` is kept as a marker.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sender_deleted: bool,
+    /// Lower-case plain text, for search; absent for encrypted or deleted messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+impl MessageDoc {
+    pub fn last_message(&self) -> LastMessage {
+        LastMessage {
+            id: self.id.clone(),
+            sender_id: self.sender_id.clone(),
+            preview: self
+                .text
+                .as_deref()
+                .filter(|_| self.deleted_at.is_none())
+                .map(|t| t.chars().take(100).collect())
+                .unwrap_or_default(),
+            sent_at: self.created_at,
+        }
+    }
+
+    /// Removes the content, keeping who sent it and when.
+    pub fn strip(&mut self) {
+        self.text = None;
+        self.ciphertext = None;
+        self.attachments.clear();
+        self.search_text = None;
+    }
+}
+
+/// A message as the API and the events show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_id: String,
+    pub client_message_id: String,
+    pub text: Option<String>,
+    /// `{alg, iv, data, keyId}` as the sender stored it.
+    #[schema(value_type = Option<Object>)]
+    pub ciphertext: Option<Value>,
+    pub attachments: Vec<Attachment>,
+    pub reply_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub sender_deleted: bool,
+}
+
+impl From<MessageDoc> for Message {
+    fn from(m: MessageDoc) -> Self {
+        Message {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            client_message_id: m.client_message_id,
+            text: m.text,
+            ciphertext: m.ciphertext,
+            attachments: m.attachments,
+            reply_to: m.reply_to,
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
+            sender_deleted: m.sender_deleted,
+        }
+    }
+}
+
+/// A conversation as its member sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub peer_id: Option<String>,
+    /// The caller's role: `admin` or `member`.
+    pub role: String,
+    pub unread_count: i64,
+    pub last_message: Option<LastMessage>,
+    pub last_activity_at: DateTime<Utc>,
+    /// Present when the conversation itself was read (not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_ids: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_ttl_seconds: Option<u64>,
+}
+
+impl Conversation {
+    pub fn from_membership(m: &MembershipDoc) -> Self {
+        Conversation {
+            id: m.id.clone(),
+            kind: m.kind.clone(),
+            name: m.name.clone(),
+            peer_id: m.peer_id.clone(),
+            role: m.role.clone(),
+            unread_count: m.unread_count.max(0),
+            last_message: m.last_message.clone(),
+            last_activity_at: m.last_activity_at,
+            participant_ids: None,
+            admins: None,
+            message_ttl_seconds: None,
+        }
+    }
+
+    pub fn full(m: &MembershipDoc, c: &ConversationDoc) -> Self {
+        Conversation {
+            name: c.name.clone(),
+            participant_ids: Some(c.participant_ids.clone()),
+            admins: Some(c.admins.clone()),
+            message_ttl_seconds: c.message_ttl_seconds,
+            ..Self::from_membership(m)
+        }
+    }
+}
+
+/// A realtime event, `{type, data}` (DESIGN.md section 6).
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub data: Value,
+}
+
+/// What a chat operation asks of the realtime service. HTTP functions carry these out through
+/// the Web PubSub REST API; trigger functions return them as output-binding actions.
+#[derive(Debug, Clone)]
+pub enum Action {
+    SendToGroup { group: String, event: Event },
+    AddUserToGroup { user_id: String, group: String },
+    RemoveUserFromGroup { user_id: String, group: String },
+}
+
+impl Action {
+    pub fn to_group(conversation_id: &str, kind: &'static str, data: Value) -> Self {
+        Action::SendToGroup {
+            group: group_of(conversation_id),
+            event: Event { kind, data },
+        }
+    }
+
+    /// The Web PubSub output binding's JSON for this action.
+    pub fn to_binding(&self) -> Value {
+        match self {
+            Action::SendToGroup { group, event } => serde_json::json!({
+                "actionName": "sendToGroup", "group": group,
+                "data": serde_json::to_string(event).unwrap_or_default(), "dataType": "json",
+            }),
+            Action::AddUserToGroup { user_id, group } => serde_json::json!({
+                "actionName": "addUserToGroup", "userId": user_id, "group": group,
+            }),
+            Action::RemoveUserFromGroup { user_id, group } => serde_json::json!({
+                "actionName": "removeUserFromGroup", "userId": user_id, "group": group,
+            }),
+        }
+    }
+}
