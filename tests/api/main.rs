@@ -37,3 +37,4 @@ mod helpers;
 mod invocations;
 mod keyvault_fake;
 mod packaging;
+mod realtime;
