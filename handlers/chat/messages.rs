@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::model::{ADMIN, Action, Attachment, ConversationDoc, MAX_TEXT, Message, MessageDoc};
+use super::realtime::Realtime;
 use super::store::{self as chat, parse};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
@@ -196,12 +197,15 @@ async fn get_message(
     }
 }
 
-/// Sends a message. Returns it, whether it is new (not a retry), and what to broadcast.
+/// Sends a message. Returns it, whether it is new (not a retry), and what to broadcast. With
+/// `deliver`, the broadcast goes out as soon as the message is stored, before the members'
+/// unread counts are updated, and no actions are returned.
 pub async fn send(
     state: &AppState,
     sender_id: &str,
     conversation_id: &str,
     request: SendRequest,
+    deliver: Option<&Realtime>,
 ) -> ApiResult<(Message, bool, Vec<Action>)> {
     let (_, conversation) = chat::member_of(state, sender_id, conversation_id).await?;
     let mut errors = FieldErrors::new();
@@ -313,13 +317,17 @@ pub async fn send(
         Ok(_) | Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
     }
-    announce(state, &conversation, &message).await?;
-    let view = Message::from(message);
-    let actions = vec![Action::to_group(
+    let view = Message::from(message.clone());
+    let mut actions = vec![Action::to_group(
         conversation_id,
         "message.new",
         serde_json::to_value(&view).map_err(ApiError::internal)?,
     )];
+    if let Some(realtime) = deliver {
+        realtime.apply(&actions).await;
+        actions.clear();
+    }
+    announce(state, &conversation, &message).await?;
     Ok((view, true, actions))
 }
 
@@ -387,8 +395,8 @@ pub async fn post(
     Path(id): Path<String>,
     AppJson(request): AppJson<SendRequest>,
 ) -> ApiResult<(StatusCode, AppJson<Message>)> {
-    let (message, created, actions) = send(&state, &user.user_id, &id, request).await?;
-    state.realtime.apply(&actions).await;
+    let (message, created, _) =
+        send(&state, &user.user_id, &id, request, Some(&state.realtime)).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -243,7 +243,7 @@ pub async fn message(state: AppState, invocation: Invocation) -> anyhow::Result<
         .to_owned();
     let result = match frame["type"].as_str() {
         Some("message.send") => match serde_json::from_value::<SendRequest>(strip(frame)) {
-            Ok(request) => messages::send(&state, &user_id, &conversation_id, request)
+            Ok(request) => messages::send(&state, &user_id, &conversation_id, request, None)
                 .await
                 .map(|(message, created, actions)| {
                     (
