@@ -1,5 +1,6 @@
-//! `handler`: settings -> App -> serve. `handler seed [FILE]` loads the sample course catalog
-//! into the configured backend instead.
+//! `handler`: settings -> App -> serve. Instead of serving, `handler seed [FILE]` loads the
+//! sample course catalog into the configured backend, and `handler restore --from DATE
+//! [--force]` loads a backup into it.
 
 use portal_api::{AppState, Application, Settings, telemetry};
 
@@ -34,6 +35,9 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    if args.first().map(String::as_str) == Some("restore") {
+        return restore(settings, &args[1..]).await;
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -45,6 +49,45 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("server stopped: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn restore(settings: Settings, args: &[String]) -> std::process::ExitCode {
+    let usage = "usage: handler restore --from YYYY-MM-DD [--force]";
+    let mut date = None;
+    let mut force = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--from" => {
+                date = args
+                    .next()
+                    .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            }
+            "--force" => force = true,
+            _ => date = None,
+        }
+    }
+    let Some(date) = date else {
+        eprintln!("{usage}");
+        return std::process::ExitCode::from(2);
+    };
+    let restored = match AppState::build(settings) {
+        Ok(state) => portal_api::jobs::backup::restore(&state, date, force).await,
+        Err(e) => Err(e),
+    };
+    match restored {
+        Ok(r) => {
+            println!(
+                "restored {} documents into {} containers from the backup of {date}",
+                r.documents, r.containers
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("handler restore: {e:#}");
             std::process::ExitCode::from(1)
         }
     }

@@ -162,6 +162,10 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Form submissions per IP per hour.
     pub forms_per_hour: u32,
+    /// Messages older than this many days are archived to blobs (0: everything before now).
+    pub archive_after_days: u32,
+    /// Daily backups older than this many days are removed.
+    pub backup_retention_days: u32,
     /// Who is told of each new form submission.
     pub forms_notify_email: Option<String>,
 }
@@ -299,6 +303,8 @@ impl Settings {
             ),
             log_format,
             forms_per_hour: num(&get, "RATE_LIMIT_FORMS_PER_HOUR", 10)?,
+            archive_after_days: num(&get, "ARCHIVE_AFTER_DAYS", 365)?,
+            backup_retention_days: num(&get, "BACKUP_RETENTION_DAYS", 30)?,
             forms_notify_email: get("FORMS_NOTIFY_EMAIL"),
             auth: AuthSettings {
                 registration: match get("REGISTRATION_MODE").as_deref() {

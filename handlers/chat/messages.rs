@@ -87,6 +87,8 @@ pub struct PageParams {
 pub struct MessagePage {
     pub items: Vec<Message>,
     pub next_cursor: Option<String>,
+    /// On the last page: whether older messages were archived (an admin can restore them).
+    pub older_history_archived: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -440,7 +442,13 @@ pub async fn list(
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_cursor = more.then(|| items.last().map(|m| m.id.clone())).flatten();
-    Ok(AppJson(MessagePage { items, next_cursor }))
+    let older_history_archived =
+        next_cursor.is_none() && super::archive::has_archive(&state, &id).await?;
+    Ok(AppJson(MessagePage {
+        items,
+        next_cursor,
+        older_history_archived,
+    }))
 }
 
 /// A message by id alone, for its conversation's members only.

@@ -2,6 +2,7 @@
 //! read receipts, typing and presence, end-to-end encryption support (opaque ciphertext, key
 //! envelopes, key backup), and realtime delivery through Azure Web PubSub or the local hub.
 
+pub mod archive;
 pub mod conversations;
 pub mod gdpr;
 pub mod hub;
@@ -32,4 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::my_envelope))
         .routes(routes!(keys::put_backup, keys::get_backup))
         .routes(routes!(realtime::negotiate))
+        .routes(routes!(archive::list))
+        .routes(routes!(archive::restore))
 }

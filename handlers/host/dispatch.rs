@@ -79,6 +79,20 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "archive-messages",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::archive::run(state, inv)),
+                },
+            ),
+            (
+                "backup",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::backup::run(state, inv)),
+                },
+            ),
+            (
                 "thumbnails",
                 Registered {
                     trigger_type: "queueTrigger",

@@ -1,6 +1,8 @@
 //! Background jobs: trigger functions run by the Functions host (or the dev host) on timers and
 //! queues.
 
+pub mod archive;
+pub mod backup;
 pub mod cleanup;
 pub mod emails;
 pub mod erase;

@@ -36,5 +36,6 @@ mod health;
 mod helpers;
 mod invocations;
 mod keyvault_fake;
+mod lifecycle;
 mod packaging;
 mod realtime;
