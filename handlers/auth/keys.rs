@@ -22,6 +22,9 @@ pub const SECRET_NAME: &str = "jwt-signing-key";
 /// written by another instance becomes visible within this).
 const REFRESH: Duration = Duration::from_secs(60);
 
+/// The least time between two reloads caused by an unknown `kid`.
+const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(5);
+
 /// What one secret version holds.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +48,8 @@ pub struct KeyRing {
     /// How long a superseded key keeps verifying: the longest an access token it signed can
     /// still be alive.
     retire_after: Duration,
+    /// [`UNKNOWN_KID_RELOAD`]; shorter in tests.
+    unknown_kid_reload: Duration,
     cached: Mutex<Option<(Instant, Arc<Vec<Key>>)>>,
 }
 
@@ -112,6 +117,7 @@ impl KeyRing {
         Self {
             secrets,
             retire_after,
+            unknown_kid_reload: UNKNOWN_KID_RELOAD,
             cached: Mutex::new(None),
         }
     }
@@ -136,6 +142,28 @@ impl KeyRing {
         let keys = Arc::new(keys);
         *cached = Some((Instant::now(), keys.clone()));
         Ok(keys)
+    }
+
+    /// The ring, reloaded first when it does not know `kid` and was loaded more than a few
+    /// seconds ago: a key another instance has just added verifies at once instead of after
+    /// the cache's minute, while tokens with made-up ids reload the vault at most every
+    /// [`UNKNOWN_KID_RELOAD`].
+    pub async fn keys_knowing(&self, kid: &str) -> StoreResult<Arc<Vec<Key>>> {
+        let keys = self.keys().await?;
+        if keys.iter().any(|k| k.kid == kid) {
+            return Ok(keys);
+        }
+        {
+            let mut cached = self.cached.lock().await;
+            let stale = cached
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() >= self.unknown_kid_reload);
+            if !stale {
+                return Ok(keys);
+            }
+            *cached = None;
+        }
+        self.keys().await
     }
 
     /// Adds a new newest key when the current one is older than `max_age`; returns whether it
@@ -200,5 +228,38 @@ mod tests {
             1,
             "the newest always signs"
         );
+    }
+
+    /// Two instances share the vault: a key one of them adds is known to the other as soon as
+    /// a token names it, not a cache interval later; a made-up id is simply unknown.
+    #[tokio::test]
+    async fn a_key_added_elsewhere_is_found_when_a_token_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets: Arc<dyn Secrets> = Arc::new(crate::store::embedded::FileSecrets::new(
+            &dir.path().join("keys.json"),
+        ));
+        let retire = Duration::from_secs(16 * 60);
+        let a = KeyRing::new(secrets.clone(), retire);
+        let mut b = KeyRing::new(secrets, retire);
+        b.unknown_kid_reload = Duration::ZERO;
+        let first = b.keys().await.unwrap()[0].kid.clone();
+        assert_eq!(a.keys().await.unwrap()[0].kid, first);
+
+        assert!(a.rotate_if_older_than(Duration::ZERO).await.unwrap());
+        let newest = a.keys().await.unwrap()[0].kid.clone();
+        assert_ne!(newest, first);
+        assert_eq!(
+            b.keys().await.unwrap()[0].kid,
+            first,
+            "b still serves its cache"
+        );
+        let ring = b.keys_knowing(&newest).await.unwrap();
+        assert_eq!(ring[0].kid, newest, "reloaded for the unknown kid");
+        assert!(
+            ring.iter().any(|k| k.kid == first),
+            "the old key still verifies"
+        );
+        let ring = b.keys_knowing("made-up").await.unwrap();
+        assert!(ring.iter().all(|k| k.kid != "made-up"));
     }
 }

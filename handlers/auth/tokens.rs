@@ -79,7 +79,7 @@ pub async fn verify(
     let kid = header
         .kid
         .ok_or_else(|| TokenError::Invalid("no kid".into()))?;
-    let ring = keys.keys().await?;
+    let ring = keys.keys_knowing(&kid).await?;
     let key = ring
         .iter()
         .find(|k| k.kid == kid)

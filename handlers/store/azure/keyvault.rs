@@ -1,11 +1,11 @@
 //! Key Vault secrets through `azure_security_keyvault_secrets` 1.x. Versions of one secret are
-//! the key ring: the newest is current, older enabled ones stay valid for verification. Values
-//! are cached for a few minutes so that the hot path (verifying a token) never waits on the
-//! vault.
+//! the key ring: the newest is current, older enabled ones stay valid for verification. The
+//! caller (the key ring) decides how often to look; each look lists the versions (one call, so a
+//! version added or disabled elsewhere is seen at once) and fetches only values it has not seen,
+//! since a version's value never changes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
@@ -18,14 +18,13 @@ use tokio::sync::Mutex;
 use super::{store_error, to_chrono};
 use crate::store::{SecretVersion, Secrets, StoreError, StoreResult};
 
-/// How long fetched versions are served from memory.
-const REFRESH: Duration = Duration::from_secs(300);
 /// A key ring needs the current version and the few before it, not years of history.
 const MAX_VERSIONS: usize = 10;
 
 pub struct KeyVaultSecrets {
     client: SecretClient,
-    cache: Mutex<HashMap<String, (Instant, Vec<SecretVersion>)>>,
+    /// Values by (secret, version): immutable once written.
+    values: Mutex<HashMap<(String, String), String>>,
 }
 
 impl KeyVaultSecrets {
@@ -41,7 +40,7 @@ impl KeyVaultSecrets {
         }
         Ok(Self {
             client: SecretClient::new(uri.as_str(), credential, Some(options))?,
-            cache: Mutex::new(HashMap::new()),
+            values: Mutex::new(HashMap::new()),
         })
     }
 
@@ -78,6 +77,15 @@ impl KeyVaultSecrets {
         enabled.truncate(MAX_VERSIONS);
         let mut versions = Vec::with_capacity(enabled.len());
         for (version, created) in enabled {
+            let key = (name.to_owned(), version.clone());
+            if let Some(value) = self.values.lock().await.get(&key) {
+                versions.push(SecretVersion {
+                    version,
+                    value: value.clone(),
+                    created,
+                });
+                continue;
+            }
             let options = SecretClientGetSecretOptions {
                 secret_version: Some(version.clone()),
                 ..Default::default()
@@ -89,9 +97,11 @@ impl KeyVaultSecrets {
                 .map_err(store_error)?
                 .into_model()
                 .map_err(store_error)?;
+            let value = secret.value.unwrap_or_default();
+            self.values.lock().await.insert(key, value.clone());
             versions.push(SecretVersion {
                 version,
-                value: secret.value.unwrap_or_default(),
+                value,
                 created,
             });
         }
@@ -102,15 +112,7 @@ impl KeyVaultSecrets {
 #[async_trait]
 impl Secrets for KeyVaultSecrets {
     async fn versions(&self, name: &str) -> StoreResult<Vec<SecretVersion>> {
-        let mut cache = self.cache.lock().await;
-        if let Some((at, versions)) = cache.get(name)
-            && at.elapsed() < REFRESH
-        {
-            return Ok(versions.clone());
-        }
-        let versions = self.fetch(name).await?;
-        cache.insert(name.to_owned(), (Instant::now(), versions.clone()));
-        Ok(versions)
+        self.fetch(name).await
     }
 
     async fn set(&self, name: &str, value: &str) -> StoreResult<SecretVersion> {
@@ -130,7 +132,6 @@ impl Secrets for KeyVaultSecrets {
             .ok()
             .and_then(|id| id.version)
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("Key Vault returned no version")))?;
-        self.cache.lock().await.remove(name);
         Ok(SecretVersion {
             version,
             value: value.to_owned(),
