@@ -160,7 +160,8 @@ fn api_limits(api: Router<AppState>, state: &AppState) -> Router<AppState> {
 /// Fallbacks and the outer stack: request id (outermost, so every answer carries it), panic
 /// to 500 problem, compression.
 fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
-    app.fallback(not_found)
+    app.route_layer(middleware::from_fn(request_id::record_route))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(CompressionLayer::new())

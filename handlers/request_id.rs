@@ -46,11 +46,20 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         header("x-azure-functions-invocationid"),
         header("traceparent"),
     );
+    // The request span is also the request Application Insights records (`otel.*` fields);
+    // [`record_route`] names it after the matched route once routing is done.
     let span = tracing::info_span!(
         "request",
+        otel.kind = "server",
+        otel.name = %request.uri().path(),
+        otel.status_code = tracing::field::Empty,
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
+        http.request.method = %request.method(),
+        url.path = %request.uri().path(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
         invocation_id = tracing::field::Empty,
         traceparent = tracing::field::Empty,
     );
@@ -60,6 +69,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     }
     if let Some(v) = &traceparent {
         span.record("traceparent", v.as_str());
+        crate::telemetry::adopt_parent(&span, headers);
     }
     let header_value = HeaderValue::from_str(&id).expect("validated or generated id");
     let started = std::time::Instant::now();
@@ -67,13 +77,29 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .scope(id, next.run(request))
         .instrument(span.clone())
         .await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
-            "served"
-        )
-    });
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    if status == 429 {
+        crate::telemetry::metrics().throttled.add(1, &[]);
+    }
+    span.in_scope(|| tracing::info!(status, ms = started.elapsed().as_millis() as u64, "served"));
     response.headers_mut().insert(HEADER, header_value);
     response
+}
+
+/// Route middleware: names the request span after the route that matched (`GET
+/// /api/v1/files/{id}`), so telemetry groups requests by route rather than by raw path.
+pub async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<axum::extract::MatchedPath>() {
+        let span = tracing::Span::current();
+        span.record("http.route", route.as_str());
+        span.record(
+            "otel.name",
+            format!("{} {}", request.method(), route.as_str()).as_str(),
+        );
+    }
+    next.run(request).await
 }

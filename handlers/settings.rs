@@ -168,6 +168,10 @@ pub struct Settings {
     pub backup_retention_days: u32,
     /// Who is told of each new form submission.
     pub forms_notify_email: Option<String>,
+    /// Application Insights; telemetry is exported only when set.
+    pub app_insights_connection_string: Option<Secret>,
+    /// How often metrics are exported (Application Insights aggregates per minute).
+    pub metric_export_interval: Duration,
 }
 
 impl Settings {
@@ -306,6 +310,13 @@ impl Settings {
             archive_after_days: num(&get, "ARCHIVE_AFTER_DAYS", 365)?,
             backup_retention_days: num(&get, "BACKUP_RETENTION_DAYS", 30)?,
             forms_notify_email: get("FORMS_NOTIFY_EMAIL"),
+            app_insights_connection_string: get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+                .map(Secret::new),
+            metric_export_interval: Duration::from_millis(num(
+                &get,
+                "OTEL_METRIC_EXPORT_INTERVAL",
+                60_000,
+            )?),
             auth: AuthSettings {
                 registration: match get("REGISTRATION_MODE").as_deref() {
                     None | Some("open") => RegistrationMode::Open,

@@ -362,7 +362,9 @@ pub async fn signup(
     signed_in(&state, &user, &ip, &user_agent, StatusCode::CREATED).await
 }
 
+/// Every failed sign-in goes through here, so the `auth.failures` metric counts them all.
 fn invalid_credentials() -> ApiError {
+    crate::telemetry::metrics().auth_failures.add(1, &[]);
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "INVALID_CREDENTIALS",

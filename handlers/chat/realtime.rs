@@ -13,6 +13,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use super::hub::LocalHub;
@@ -244,11 +245,18 @@ impl ServiceClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
+        let span = crate::telemetry::dependency(
+            "Azure Web PubSub",
+            &format!("{} {}", request_method_name(segments), self.hub),
+            url.host_str().unwrap_or_default(),
+        );
         let response = request
             .send()
+            .instrument(span.clone())
             .await
             .with_context(|| format!("calling {url}"))?;
         let status = response.status();
+        span.in_scope(|| crate::telemetry::record_status(status.as_u16()));
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
             anyhow::bail!("Web PubSub answered {status} to {url}: {text}");
@@ -323,4 +331,14 @@ pub async fn negotiate(
         access_token,
         expires_at,
     }))
+}
+
+/// The operation a REST path names (`groups/{g}/:send` -> `groups/:send`), without the ids, so
+/// telemetry groups the calls.
+fn request_method_name(segments: &[&str]) -> String {
+    match segments {
+        [first, .., last] if last.starts_with(':') => format!("{first}/{last}"),
+        [first, ..] => (*first).to_owned(),
+        [] => String::new(),
+    }
 }

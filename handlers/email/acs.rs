@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::Email;
 use crate::settings::Secret;
@@ -88,6 +89,11 @@ impl AcsEmail {
                 .build()
                 .expect("a client with a timeout builds")
         });
+        let span = crate::telemetry::dependency(
+            "Azure Communication Services",
+            "POST emails:send",
+            self.endpoint.host_str().unwrap_or_default(),
+        );
         let response = http
             .post(url)
             .header("content-type", "application/json")
@@ -98,8 +104,10 @@ impl AcsEmail {
             .header("operation-id", &email.id)
             .body(body)
             .send()
+            .instrument(span.clone())
             .await?;
         let status = response.status();
+        span.in_scope(|| crate::telemetry::record_status(status.as_u16()));
         if status.is_success() {
             return Ok(());
         }

@@ -142,6 +142,7 @@ pub async fn invoke(
         trigger_binding,
         request,
     };
+    let attempt = invocation.meta_u64("DequeueCount").unwrap_or(1);
     let started = std::time::Instant::now();
     match (registered.run)(state.clone(), invocation).await {
         Ok(reply) => {
@@ -153,6 +154,20 @@ pub async fn invoke(
             Ok(reply)
         }
         Err(e) => {
+            // The host moves a queue message that fails its last attempt to `<queue>-poison`;
+            // the metric drives the poison alert (docs/operations.md).
+            if registered.trigger_type == "queueTrigger"
+                && attempt >= u64::from(state.functions.queues.max_dequeue_count)
+            {
+                tracing::error!(
+                    function = name,
+                    attempt,
+                    "queue message goes to poison: {e:#}"
+                );
+                crate::telemetry::metrics()
+                    .queue_poison
+                    .add(1, &[opentelemetry::KeyValue::new("function", name)]);
+            }
             let mut err = ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INVOCATION_FAILED",

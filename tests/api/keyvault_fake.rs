@@ -6,7 +6,6 @@
 //! serves HTTPS with a certificate made per run, because the SDK refuses plain HTTP.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
@@ -141,16 +140,11 @@ async fn fallback(uri: Uri) -> Response {
 
 impl FakeKeyVault {
     pub async fn start() -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let certified =
-            rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-                .expect("self-signed certificate");
-        let cert_pem = certified.cert.pem();
-        let key_pem = certified.signing_key.serialize_pem();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let base = format!("https://127.0.0.1:{}/", addr.port());
+        let base = format!(
+            "https://127.0.0.1:{}/",
+            listener.local_addr().unwrap().port()
+        );
         let vault = Vault {
             base: base.clone(),
             secrets: Arc::default(),
@@ -161,17 +155,30 @@ impl FakeKeyVault {
             .route("/secrets/{name}/{version}", get(get_secret))
             .fallback(fallback)
             .with_state(vault);
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem(
-            cert_pem.clone().into_bytes(),
-            key_pem.into_bytes(),
-        )
-        .await
-        .expect("TLS config");
-        let server = axum_server::from_tcp_rustls(listener, config);
-        tokio::spawn(async move { server.serve(app.into_make_service()).await });
         FakeKeyVault {
             uri: url::Url::parse(&base).unwrap(),
-            certificate_pem: cert_pem,
+            certificate_pem: serve_tls(listener, app).await,
         }
     }
+}
+
+/// Serves `app` over HTTPS on `listener` with a fresh self-signed certificate for 127.0.0.1
+/// and localhost; returns the certificate (PEM) for clients to trust.
+pub async fn serve_tls(listener: std::net::TcpListener, app: Router) -> String {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("self-signed certificate");
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.signing_key.serialize_pem();
+    listener.set_nonblocking(true).unwrap();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert_pem.clone().into_bytes(),
+        key_pem.into_bytes(),
+    )
+    .await
+    .expect("TLS config");
+    let server = axum_server::from_tcp_rustls(listener, config);
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    cert_pem
 }

@@ -39,3 +39,4 @@ mod keyvault_fake;
 mod lifecycle;
 mod packaging;
 mod realtime;
+mod telemetry;

@@ -29,6 +29,7 @@ use azure_data_cosmos::{
 use futures::TryStreamExt;
 use serde_json::Value;
 use tokio::sync::{Mutex, OnceCell};
+use tracing::Instrument;
 
 use crate::settings::{CosmosSettings, Settings};
 use crate::store::doc::{self, pk_field, spec};
@@ -47,6 +48,7 @@ pub struct CosmosDocuments {
 impl From<CosmosError> for StoreError {
     fn from(e: CosmosError) -> Self {
         let status = e.status();
+        crate::telemetry::record_status(u16::from(status.status_code()));
         if status.is_not_found() || u16::from(status.status_code()) == 404 {
             StoreError::NotFound
         } else if status.is_conflict() {
@@ -185,6 +187,22 @@ impl CosmosDocuments {
         Ok(container)
     }
 
+    /// Runs one operation inside a dependency span, so Application Insights shows each call
+    /// (and its status, recorded where a `CosmosError` is converted) as a Cosmos dependency.
+    async fn traced<T>(
+        &self,
+        operation: &str,
+        container: &str,
+        call: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let span = crate::telemetry::dependency(
+            "cosmos",
+            &format!("{operation} {container}"),
+            self.endpoint.host_str().unwrap_or_default(),
+        );
+        call.instrument(span).await
+    }
+
     async fn read(
         &self,
         container: &ContainerClient,
@@ -228,46 +246,52 @@ const CONDITIONAL_PATCH_ATTEMPTS: usize = 10;
 #[async_trait]
 impl Documents for CosmosDocuments {
     async fn get(&self, container: &str, pk: &str, id: &str) -> StoreResult<Option<Doc>> {
-        doc::check_id(id)?;
-        let c = self.container(container).await?;
-        self.read(&c, pk, id).await
+        self.traced("read", container, async move {
+            doc::check_id(id)?;
+            let c = self.container(container).await?;
+            self.read(&c, pk, id).await
+        })
+        .await
     }
 
     async fn create(&self, container: &str, pk: &str, value: Value) -> StoreResult<Doc> {
-        let id = doc::check(spec(container)?, pk, &value)?;
-        let c = self.container(container).await?;
-        let options = ItemWriteOptions::default().with_operation_options(with_body());
-        match c
-            .create_item(pk.to_owned(), &id, &value, Some(options.clone()))
-            .await
-        {
-            Ok(response) => Ok(to_doc(response.into_model()?)),
-            Err(e) if e.status().is_conflict() => {
-                // An expired item the service has not removed yet does not count as taken.
-                let stale = c
-                    .read_item(pk.to_owned(), &id, None)
-                    .await
-                    .ok()
-                    .and_then(|r| {
-                        r.into_model::<Value>()
-                            .ok()
-                            .filter(|v| doc::is_expired(v, chrono::Utc::now().timestamp()))
-                    });
-                match stale {
-                    Some(old) => {
-                        let etag = old["_etag"].as_str().unwrap_or_default().to_owned();
-                        let options = options.with_precondition(Precondition::if_match(etag));
-                        Ok(to_doc(
-                            c.replace_item(pk.to_owned(), &id, &value, Some(options))
-                                .await?
-                                .into_model()?,
-                        ))
+        self.traced("create", container, async move {
+            let id = doc::check(spec(container)?, pk, &value)?;
+            let c = self.container(container).await?;
+            let options = ItemWriteOptions::default().with_operation_options(with_body());
+            match c
+                .create_item(pk.to_owned(), &id, &value, Some(options.clone()))
+                .await
+            {
+                Ok(response) => Ok(to_doc(response.into_model()?)),
+                Err(e) if e.status().is_conflict() => {
+                    // An expired item the service has not removed yet does not count as taken.
+                    let stale = c
+                        .read_item(pk.to_owned(), &id, None)
+                        .await
+                        .ok()
+                        .and_then(|r| {
+                            r.into_model::<Value>()
+                                .ok()
+                                .filter(|v| doc::is_expired(v, chrono::Utc::now().timestamp()))
+                        });
+                    match stale {
+                        Some(old) => {
+                            let etag = old["_etag"].as_str().unwrap_or_default().to_owned();
+                            let options = options.with_precondition(Precondition::if_match(etag));
+                            Ok(to_doc(
+                                c.replace_item(pk.to_owned(), &id, &value, Some(options))
+                                    .await?
+                                    .into_model()?,
+                            ))
+                        }
+                        None => Err(StoreError::Conflict),
                     }
-                    None => Err(StoreError::Conflict),
                 }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     async fn replace(
@@ -277,37 +301,46 @@ impl Documents for CosmosDocuments {
         value: Value,
         if_match: Option<&str>,
     ) -> StoreResult<Doc> {
-        let id = doc::check(spec(container)?, pk, &value)?;
-        let c = self.container(container).await?;
-        let mut options = ItemWriteOptions::default().with_operation_options(with_body());
-        if let Some(etag) = if_match {
-            options = options.with_precondition(Precondition::if_match(etag.to_owned()));
-        }
-        let response = c
-            .replace_item(pk.to_owned(), &id, &value, Some(options))
-            .await?;
-        Ok(to_doc(response.into_model()?))
+        self.traced("replace", container, async move {
+            let id = doc::check(spec(container)?, pk, &value)?;
+            let c = self.container(container).await?;
+            let mut options = ItemWriteOptions::default().with_operation_options(with_body());
+            if let Some(etag) = if_match {
+                options = options.with_precondition(Precondition::if_match(etag.to_owned()));
+            }
+            let response = c
+                .replace_item(pk.to_owned(), &id, &value, Some(options))
+                .await?;
+            Ok(to_doc(response.into_model()?))
+        })
+        .await
     }
 
     async fn upsert(&self, container: &str, pk: &str, value: Value) -> StoreResult<Doc> {
-        let id = doc::check(spec(container)?, pk, &value)?;
-        let c = self.container(container).await?;
-        let options = ItemWriteOptions::default().with_operation_options(with_body());
-        let response = c
-            .upsert_item(pk.to_owned(), &id, &value, Some(options))
-            .await?;
-        Ok(to_doc(response.into_model()?))
+        self.traced("upsert", container, async move {
+            let id = doc::check(spec(container)?, pk, &value)?;
+            let c = self.container(container).await?;
+            let options = ItemWriteOptions::default().with_operation_options(with_body());
+            let response = c
+                .upsert_item(pk.to_owned(), &id, &value, Some(options))
+                .await?;
+            Ok(to_doc(response.into_model()?))
+        })
+        .await
     }
 
     async fn delete(&self, container: &str, pk: &str, id: &str) -> StoreResult<()> {
-        doc::check_id(id)?;
-        let c = self.container(container).await?;
-        // An expired document is already gone as far as callers can tell.
-        if self.read(&c, pk, id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        c.delete_item(pk.to_owned(), id, None).await?;
-        Ok(())
+        self.traced("delete", container, async move {
+            doc::check_id(id)?;
+            let c = self.container(container).await?;
+            // An expired document is already gone as far as callers can tell.
+            if self.read(&c, pk, id).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            c.delete_item(pk.to_owned(), id, None).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn patch(
@@ -318,57 +351,64 @@ impl Documents for CosmosDocuments {
         ops: &[PatchOp],
         condition: Option<&Filter>,
     ) -> StoreResult<Doc> {
-        doc::check_id(id)?;
-        let c = self.container(container).await?;
-        let instructions = || {
-            PatchInstructions::from(
-                ops.iter()
-                    .map(|op| match op {
-                        PatchOp::Set(path, v) => PatchOperation::set(patch_path(path), v.clone()),
-                        PatchOp::Incr(path, by) => PatchOperation::increment(patch_path(path), *by),
-                        PatchOp::Remove(path) => PatchOperation::remove(patch_path(path)),
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let Some(filter) = condition else {
-            // Unconditional: one atomic server-side patch, no read, no contention.
-            let options = PatchItemOptions::default()
-                .with_strategy(PatchStrategy::ServerSide)
-                .with_operation_options(with_body());
-            let response = c
-                .patch_item(pk.to_owned(), id, instructions(), Some(options))
-                .await?;
-            let value: Value = response.into_model()?;
-            if doc::is_expired(&value, chrono::Utc::now().timestamp()) {
-                return Err(StoreError::NotFound);
+        self.traced("patch", container, async move {
+            doc::check_id(id)?;
+            let c = self.container(container).await?;
+            let instructions = || {
+                PatchInstructions::from(
+                    ops.iter()
+                        .map(|op| match op {
+                            PatchOp::Set(path, v) => {
+                                PatchOperation::set(patch_path(path), v.clone())
+                            }
+                            PatchOp::Incr(path, by) => {
+                                PatchOperation::increment(patch_path(path), *by)
+                            }
+                            PatchOp::Remove(path) => PatchOperation::remove(patch_path(path)),
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let Some(filter) = condition else {
+                // Unconditional: one atomic server-side patch, no read, no contention.
+                let options = PatchItemOptions::default()
+                    .with_strategy(PatchStrategy::ServerSide)
+                    .with_operation_options(with_body());
+                let response = c
+                    .patch_item(pk.to_owned(), id, instructions(), Some(options))
+                    .await?;
+                let value: Value = response.into_model()?;
+                if doc::is_expired(&value, chrono::Utc::now().timestamp()) {
+                    return Err(StoreError::NotFound);
+                }
+                return Ok(to_doc(value));
+            };
+            // The SDK's patch takes no filter predicate, so a condition is checked on a read and
+            // made to hold at write time with If-Match: a concurrent writer turns our patch into
+            // a 412 and we look again. Increments still run server-side.
+            for _ in 0..CONDITIONAL_PATCH_ATTEMPTS {
+                let current = self.read(&c, pk, id).await?.ok_or(StoreError::NotFound)?;
+                if !filter.matches(&current.value) {
+                    return Err(StoreError::PreconditionFailed);
+                }
+                let options = PatchItemOptions::default()
+                    .with_strategy(PatchStrategy::ServerSide)
+                    .with_precondition(Precondition::if_match(current.etag.clone()))
+                    .with_operation_options(with_body());
+                match c
+                    .patch_item(pk.to_owned(), id, instructions(), Some(options))
+                    .await
+                {
+                    Ok(response) => return Ok(to_doc(response.into_model()?)),
+                    Err(e) if e.status().is_precondition_failed() => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
-            return Ok(to_doc(value));
-        };
-        // The SDK's patch takes no filter predicate, so a condition is checked on a read and
-        // made to hold at write time with If-Match: a concurrent writer turns our patch into
-        // a 412 and we look again. Increments still run server-side.
-        for _ in 0..CONDITIONAL_PATCH_ATTEMPTS {
-            let current = self.read(&c, pk, id).await?.ok_or(StoreError::NotFound)?;
-            if !filter.matches(&current.value) {
-                return Err(StoreError::PreconditionFailed);
-            }
-            let options = PatchItemOptions::default()
-                .with_strategy(PatchStrategy::ServerSide)
-                .with_precondition(Precondition::if_match(current.etag.clone()))
-                .with_operation_options(with_body());
-            match c
-                .patch_item(pk.to_owned(), id, instructions(), Some(options))
-                .await
-            {
-                Ok(response) => return Ok(to_doc(response.into_model()?)),
-                Err(e) if e.status().is_precondition_failed() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Unavailable(anyhow::anyhow!(
-            "document {id} kept changing under a conditional patch"
-        )))
+            Err(StoreError::Unavailable(anyhow::anyhow!(
+                "document {id} kept changing under a conditional patch"
+            )))
+        })
+        .await
     }
 
     async fn query(
@@ -378,81 +418,84 @@ impl Documents for CosmosDocuments {
         query: &Query,
         continuation: Option<&str>,
     ) -> StoreResult<Page<Doc>> {
-        let spec = spec(container)?;
-        crate::store::query::refuse_cross_partition_order(pk, query)?;
-        let c = self.container(container).await?;
-        let mut params: Vec<(String, Value)> =
-            vec![("@now".into(), Value::from(chrono::Utc::now().timestamp()))];
-        // Expired items are filtered here too: the service deletes them lazily.
-        let mut clauses =
-            vec!["(NOT IS_DEFINED(c.ttl) OR c.ttl <= 0 OR c._ts + c.ttl > @now)".to_owned()];
-        if let Some(pk) = pk {
-            // The scope already limits the partition; the clause keeps emulators honest.
-            clauses.push(format!("{} = @pk", cosmos_field(pk_field(spec))?));
-            params.push(("@pk".into(), Value::from(pk)));
-        }
-        clauses.extend(cosmos_condition(&query.filters, &mut params)?);
-        let mut sql = format!("SELECT * FROM c WHERE {}", clauses.join(" AND "));
-        if let Some((field, order)) = &query.order_by {
-            let dir = match order {
-                Order::Asc => "ASC",
-                Order::Desc => "DESC",
+        self.traced("query", container, async move {
+            let spec = spec(container)?;
+            crate::store::query::refuse_cross_partition_order(pk, query)?;
+            let c = self.container(container).await?;
+            let mut params: Vec<(String, Value)> =
+                vec![("@now".into(), Value::from(chrono::Utc::now().timestamp()))];
+            // Expired items are filtered here too: the service deletes them lazily.
+            let mut clauses =
+                vec!["(NOT IS_DEFINED(c.ttl) OR c.ttl <= 0 OR c._ts + c.ttl > @now)".to_owned()];
+            if let Some(pk) = pk {
+                // The scope already limits the partition; the clause keeps emulators honest.
+                clauses.push(format!("{} = @pk", cosmos_field(pk_field(spec))?));
+                params.push(("@pk".into(), Value::from(pk)));
+            }
+            clauses.extend(cosmos_condition(&query.filters, &mut params)?);
+            let mut sql = format!("SELECT * FROM c WHERE {}", clauses.join(" AND "));
+            if let Some((field, order)) = &query.order_by {
+                let dir = match order {
+                    Order::Asc => "ASC",
+                    Order::Desc => "DESC",
+                };
+                sql.push_str(&format!(" ORDER BY {} {dir}", cosmos_field(field)?));
+            }
+            let mut cosmos_query = CosmosQuery::from(sql);
+            for (name, value) in params {
+                cosmos_query = cosmos_query.with_parameter(name, value)?;
+            }
+            let limit = query.limit.clamp(1, 1000);
+            let mut operation = OperationOptions::default();
+            if pk.is_none() {
+                operation.custom_headers = Some(HashMap::from([(
+                    HeaderName::from_static("x-ms-documentdb-query-enablecrosspartition"),
+                    HeaderValue::from_static("True"),
+                )]));
+            }
+            let mut options = QueryOptions::default()
+                .with_max_item_count(MaxItemCountHint::Limit(
+                    NonZeroU32::new(limit).expect("clamped to at least 1"),
+                ))
+                .with_operation_options(operation);
+            if let Some(token) = continuation {
+                // Our tokens wrap the SDK's so that a foreign string is refused, not misread.
+                let sdk_token = token
+                    .strip_prefix(TOKEN_PREFIX)
+                    .ok_or_else(|| StoreError::Invalid("bad continuation token".into()))?;
+                options = options
+                    .with_continuation_token(ContinuationToken::from_string(sdk_token.to_owned()));
+            }
+            let scope = match pk {
+                Some(pk) => FeedScope::partition(pk.to_owned()),
+                None => FeedScope::full_container(),
             };
-            sql.push_str(&format!(" ORDER BY {} {dir}", cosmos_field(field)?));
-        }
-        let mut cosmos_query = CosmosQuery::from(sql);
-        for (name, value) in params {
-            cosmos_query = cosmos_query.with_parameter(name, value)?;
-        }
-        let limit = query.limit.clamp(1, 1000);
-        let mut operation = OperationOptions::default();
-        if pk.is_none() {
-            operation.custom_headers = Some(HashMap::from([(
-                HeaderName::from_static("x-ms-documentdb-query-enablecrosspartition"),
-                HeaderValue::from_static("True"),
-            )]));
-        }
-        let mut options = QueryOptions::default()
-            .with_max_item_count(MaxItemCountHint::Limit(
-                NonZeroU32::new(limit).expect("clamped to at least 1"),
-            ))
-            .with_operation_options(operation);
-        if let Some(token) = continuation {
-            // Our tokens wrap the SDK's so that a foreign string is refused, not misread.
-            let sdk_token = token
-                .strip_prefix(TOKEN_PREFIX)
-                .ok_or_else(|| StoreError::Invalid("bad continuation token".into()))?;
-            options = options
-                .with_continuation_token(ContinuationToken::from_string(sdk_token.to_owned()));
-        }
-        let scope = match pk {
-            Some(pk) => FeedScope::partition(pk.to_owned()),
-            None => FeedScope::full_container(),
-        };
-        let mut pages = c
-            .query_items::<Value>(cosmos_query, scope, Some(options))
-            .await?
-            .into_pages();
-        let Some(page) = pages.try_next().await? else {
-            return Ok(Page {
-                items: vec![],
-                continuation: None,
-            });
-        };
-        let items: Vec<Doc> = page.into_items().into_iter().map(to_doc).collect();
-        // The SDK does not say whether another page exists; a full page may have one.
-        let continuation = if items.len() as u32 >= limit {
-            Some(format!(
-                "{TOKEN_PREFIX}{}",
-                pages.to_continuation_token()?.as_str()
-            ))
-        } else {
-            None
-        };
-        Ok(Page {
-            items,
-            continuation,
+            let mut pages = c
+                .query_items::<Value>(cosmos_query, scope, Some(options))
+                .await?
+                .into_pages();
+            let Some(page) = pages.try_next().await? else {
+                return Ok(Page {
+                    items: vec![],
+                    continuation: None,
+                });
+            };
+            let items: Vec<Doc> = page.into_items().into_iter().map(to_doc).collect();
+            // The SDK does not say whether another page exists; a full page may have one.
+            let continuation = if items.len() as u32 >= limit {
+                Some(format!(
+                    "{TOKEN_PREFIX}{}",
+                    pages.to_continuation_token()?.as_str()
+                ))
+            } else {
+                None
+            };
+            Ok(Page {
+                items,
+                continuation,
+            })
         })
+        .await
     }
 
     async fn purge_expired(&self) -> StoreResult<u64> {
@@ -461,17 +504,20 @@ impl Documents for CosmosDocuments {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let client = self.client().await?;
-        if self.key.is_some() {
-            // With the key the database is made on first use; making sure of it here is
-            // idempotent and proves the account answers.
-            match client.create_database(&self.database, None).await {
-                Ok(_) => return Ok(()),
-                Err(e) if e.status().is_conflict() => return Ok(()),
-                Err(e) => return Err(e.into()),
+        self.traced("ping", "account", async move {
+            let client = self.client().await?;
+            if self.key.is_some() {
+                // With the key the database is made on first use; making sure of it here is
+                // idempotent and proves the account answers.
+                match client.create_database(&self.database, None).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.status().is_conflict() => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
             }
-        }
-        client.database_client(&self.database).read(None).await?;
-        Ok(())
+            client.database_client(&self.database).read(None).await?;
+            Ok(())
+        })
+        .await
     }
 }

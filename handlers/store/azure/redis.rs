@@ -7,11 +7,14 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions};
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::store::{Cache, StoreError, StoreResult};
 
 pub struct RedisCache {
     client: redis::Client,
+    /// `host:port`, the dependency target in telemetry (never the password).
+    host: String,
     connection: OnceCell<ConnectionManager>,
 }
 
@@ -37,10 +40,26 @@ fn millis(ttl: Duration) -> u64 {
 impl RedisCache {
     /// Parses the URL only (`redis://` or `rediss://` for TLS).
     pub fn new(url: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
         Ok(Self {
-            client: redis::Client::open(url)?,
+            host: client.get_connection_info().addr().to_string(),
+            client,
             connection: OnceCell::new(),
         })
+    }
+
+    /// Runs one command inside a dependency span (Application Insights type "redis").
+    async fn traced<T>(
+        &self,
+        command: &str,
+        call: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let span = crate::telemetry::dependency("redis", command, &self.host);
+        let result = call.instrument(span.clone()).await;
+        if result.is_err() {
+            span.record("otel.status_code", "error");
+        }
+        result
     }
 
     async fn conn(&self) -> StoreResult<ConnectionManager> {
@@ -55,75 +74,103 @@ impl RedisCache {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(self.conn().await?.get(key).await?)
+        self.traced("get", async move { Ok(self.conn().await?.get(key).await?) })
+            .await
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        if ttl.is_zero() {
-            let () = conn.set(key, value).await?;
-        } else {
-            let () = conn.pset_ex(key, value, millis(ttl)).await?;
-        }
-        Ok(())
+        self.traced("set", async move {
+            let mut conn = self.conn().await?;
+            if ttl.is_zero() {
+                let () = conn.set(key, value).await?;
+            } else {
+                let () = conn.pset_ex(key, value, millis(ttl)).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<bool> {
-        let mut options = SetOptions::default().conditional_set(ExistenceCheck::NX);
-        if !ttl.is_zero() {
-            options = options.with_expiration(SetExpiry::PX(millis(ttl)));
-        }
-        let reply: Option<String> = self.conn().await?.set_options(key, value, options).await?;
-        Ok(reply.is_some())
+        self.traced("set_nx", async move {
+            let mut options = SetOptions::default().conditional_set(ExistenceCheck::NX);
+            if !ttl.is_zero() {
+                options = options.with_expiration(SetExpiry::PX(millis(ttl)));
+            }
+            let reply: Option<String> = self.conn().await?.set_options(key, value, options).await?;
+            Ok(reply.is_some())
+        })
+        .await
     }
 
     async fn del(&self, key: &str) -> StoreResult<()> {
-        let _: i64 = self.conn().await?.del(key).await?;
-        Ok(())
+        self.traced("del", async move {
+            let _: i64 = self.conn().await?.del(key).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
-        Ok(self.conn().await?.exists(key).await?)
+        self.traced("exists", async move {
+            Ok(self.conn().await?.exists(key).await?)
+        })
+        .await
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> StoreResult<i64> {
-        // One atomic round trip: create the window with its expiry if absent, then add.
-        let mut pipe = redis::pipe();
-        let create = pipe.atomic().cmd("SET").arg(key).arg(0).arg("NX");
-        if !ttl.is_zero() {
-            create.arg("PX").arg(millis(ttl));
-        }
-        create.ignore().incr(key, by);
-        let (value,): (i64,) = pipe.query_async(&mut self.conn().await?).await?;
-        Ok(value)
+        self.traced("incr", async move {
+            // One atomic round trip: create the window with its expiry if absent, then add.
+            let mut pipe = redis::pipe();
+            let create = pipe.atomic().cmd("SET").arg(key).arg(0).arg("NX");
+            if !ttl.is_zero() {
+                create.arg("PX").arg(millis(ttl));
+            }
+            create.ignore().incr(key, by);
+            let (value,): (i64,) = pipe.query_async(&mut self.conn().await?).await?;
+            Ok(value)
+        })
+        .await
     }
 
     async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>> {
-        let ms: i64 = self.conn().await?.pttl(key).await?;
-        Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+        self.traced("ttl", async move {
+            let ms: i64 = self.conn().await?.pttl(key).await?;
+            Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+        })
+        .await
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic().sadd(key, member).ignore();
-        if ttl.is_zero() {
-            pipe.persist(key).ignore();
-        } else {
-            pipe.pexpire(key, millis(ttl) as i64).ignore();
-        }
-        let () = pipe.query_async(&mut self.conn().await?).await?;
-        Ok(())
+        self.traced("set_add", async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic().sadd(key, member).ignore();
+            if ttl.is_zero() {
+                pipe.persist(key).ignore();
+            } else {
+                pipe.pexpire(key, millis(ttl) as i64).ignore();
+            }
+            let () = pipe.query_async(&mut self.conn().await?).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
-        let _: i64 = self.conn().await?.srem(key, member).await?;
-        Ok(())
+        self.traced("set_remove", async move {
+            let _: i64 = self.conn().await?.srem(key, member).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
-        let mut members: Vec<String> = self.conn().await?.smembers(key).await?;
-        members.sort();
-        Ok(members)
+        self.traced("set_members", async move {
+            let mut members: Vec<String> = self.conn().await?.smembers(key).await?;
+            members.sort();
+            Ok(members)
+        })
+        .await
     }
 
     async fn purge_expired(&self) -> StoreResult<u64> {
@@ -131,9 +178,12 @@ impl Cache for RedisCache {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.conn().await?)
-            .await?;
-        Ok(())
+        self.traced("ping", async move {
+            let _: String = redis::cmd("PING")
+                .query_async(&mut self.conn().await?)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }
