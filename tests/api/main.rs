@@ -34,6 +34,7 @@ mod files;
 mod forms;
 mod health;
 mod helpers;
+mod infra;
 mod invocations;
 mod keyvault_fake;
 mod lifecycle;
