@@ -430,33 +430,14 @@ async fn files_are_private_to_their_owner(kind: Kind) {
     .await;
     let id = file["id"].as_str().unwrap();
     problem(get_file(&app, &stranger, id).await, 404, "NOT_FOUND").await;
-    let delete = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/files/{id}"),
-        Some(&stranger),
-        None,
-    )
-    .await;
-    problem(delete, 404, "NOT_FOUND").await;
-    let share = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/files/{id}/share"),
-        Some(&stranger),
-        None,
-    )
-    .await;
-    problem(share, 404, "NOT_FOUND").await;
-    let shares = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/files/{id}/shares"),
-        Some(&stranger),
-        None,
-    )
-    .await;
-    problem(shares, 404, "NOT_FOUND").await;
+    for (method, path) in [
+        (Method::DELETE, format!("/api/v1/files/{id}")),
+        (Method::POST, format!("/api/v1/files/{id}/share")),
+        (Method::GET, format!("/api/v1/files/{id}/shares")),
+    ] {
+        let response = call(&app, method, &path, Some(&stranger), None).await;
+        problem(response, 404, "NOT_FOUND").await;
+    }
     let theirs: Value = call(&app, Method::GET, "/api/v1/files", Some(&stranger), None)
         .await
         .json()

@@ -60,6 +60,35 @@ impl Drop for Handler {
     }
 }
 
+/// Starts the handler binary in host mode on a free port with only `settings` (and PATH) in
+/// its environment, and waits until it answers. Its stderr stays visible for a failing test.
+async fn start_handler(settings: &[(&str, &std::ffi::OsStr)]) -> (Handler, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
+        .envs(settings.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the handler");
+    let handler = Handler(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http.get(format!("{base}/")).send().await.is_ok() {
+            return (handler, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the handler did not answer on {base}")
+}
+
 /// Waits until an envelope matching `pick` has arrived.
 async fn arrived(received: &Received, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
@@ -94,45 +123,31 @@ fn base_type(envelope: &Value) -> &str {
 async fn requests_dependencies_and_metrics_reach_application_insights() {
     let data = tempfile::tempdir().unwrap();
     let (endpoint, certificate, received) = ingestion(data.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-        .env("DATA_DIR", data.path())
-        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
-        .env("REDIS_URL", &emulators().redis_url)
-        .env("COSMOS_ENDPOINT", &emulators().cosmos_endpoint)
-        .env("COSMOS_KEY", &emulators().cosmos_key)
-        .env("COSMOS_DATABASE", format!("telemetry{}", uuid::Uuid::new_v4().simple()))
-        .env("CACHE_KEY_PREFIX", format!("telemetry-{}", uuid::Uuid::new_v4()))
-        .env(
+    let emulators = emulators();
+    let database = format!("telemetry{}", uuid::Uuid::new_v4().simple());
+    let prefix = format!("telemetry-{}", uuid::Uuid::new_v4());
+    let connection_string = format!(
+        "InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint={endpoint}"
+    );
+    let (_handler, base) = start_handler(&[
+        ("DATA_DIR", data.path().as_os_str()),
+        ("REDIS_URL", emulators.redis_url.as_ref()),
+        ("COSMOS_ENDPOINT", emulators.cosmos_endpoint.as_ref()),
+        ("COSMOS_KEY", emulators.cosmos_key.as_ref()),
+        ("COSMOS_DATABASE", database.as_ref()),
+        ("CACHE_KEY_PREFIX", prefix.as_ref()),
+        (
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            format!(
-                "InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint={endpoint}"
-            ),
-        )
+            connection_string.as_ref(),
+        ),
         // The handler trusts the system's roots, which this names (rustls-native-certs).
-        .env("SSL_CERT_FILE", &certificate)
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the handler");
-    let _handler = Handler(child);
+        ("SSL_CERT_FILE", certificate.as_os_str()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300".as_ref()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "200".as_ref()),
+        ("LOG_FORMAT", "json".as_ref()),
+    ])
+    .await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..300 {
-        if http.get(format!("{base}/")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     // A forwarded request with the host's trace context (the course list: Cosmos DB calls),
     // and two failed sign-ins (the rate limiter's counters live in Redis).
@@ -222,38 +237,14 @@ async fn requests_dependencies_and_metrics_reach_application_insights() {
 #[tokio::test]
 async fn a_bad_connection_string_leaves_telemetry_off_and_the_api_up() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data.path())
-        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
-        .env(
+    let (_handler, base) = start_handler(&[
+        ("DATA_DIR", data.path().as_os_str()),
+        (
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            "not a connection string",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the handler");
-    let _handler = Handler(child);
-    let http = reqwest::Client::new();
-    let mut status = None;
-    for _ in 0..300 {
-        if let Ok(r) = http
-            .get(format!("http://127.0.0.1:{port}/api/healthz"))
-            .send()
-            .await
-        {
-            status = Some(r.status().as_u16());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, Some(200));
+            "not a connection string".as_ref(),
+        ),
+    ])
+    .await;
+    let health = reqwest::get(format!("{base}/api/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
 }
