@@ -122,6 +122,13 @@ fn main() {
         ("ACS_EMAIL_ENDPOINT".into(), at("https")),
         ("ACS_EMAIL_KEY".into(), "c2VjcmV0".into()),
         ("EMAIL_SENDER".into(), "DoNotReply@example.com".into()),
+        (
+            "APPLICATIONINSIGHTS_CONNECTION_STRING".into(),
+            format!(
+                "InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint={}",
+                at("https")
+            ),
+        ),
     ];
 
     let work = tempfile::tempdir().unwrap();

@@ -44,19 +44,9 @@ fn providers(
     connection_string: &Secret,
     metric_interval: Duration,
 ) -> anyhow::Result<(SdkTracerProvider, SdkMeterProvider)> {
-    // The SDK's batch processor and periodic reader export from their own threads, so they take
-    // a blocking client; it is built on a plain thread because reqwest's blocking client must
-    // not be created inside the async runtime.
-    let client = std::thread::spawn(|| {
-        reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("building the telemetry HTTP client panicked"))??;
     let exporter = opentelemetry_application_insights::Exporter::new_from_connection_string(
         connection_string.expose(),
-        client,
+        LazyClient::default(),
     )
     .map_err(|e| anyhow::anyhow!("APPLICATIONINSIGHTS_CONNECTION_STRING: {e}"))?;
     let resource = Resource::builder()
@@ -76,6 +66,32 @@ fn providers(
         )
         .build();
     Ok((traces, metrics))
+}
+
+/// The exporters' HTTP client, built on their first export rather than at start-up (a TLS client
+/// loads the system's roots: milliseconds every cold start would pay). The SDK's batch
+/// processor and periodic reader export from threads of their own, outside the async runtime,
+/// so reqwest's blocking client is the one that fits.
+#[derive(Debug, Default, Clone)]
+struct LazyClient(std::sync::Arc<OnceLock<reqwest::blocking::Client>>);
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for LazyClient {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let client = match self.0.get() {
+            Some(client) => client,
+            None => {
+                let built = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()?;
+                self.0.get_or_init(|| built)
+            }
+        };
+        client.send_bytes(request).await
+    }
 }
 
 /// Installs the log subscriber and, given a connection string, the exporters. A bad connection
