@@ -8,7 +8,7 @@
 //! `{itemsReceived, itemsAccepted, errors: []}`.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,8 +61,12 @@ impl Drop for Handler {
 }
 
 /// Starts the handler binary in host mode on a free port with only `settings` (and PATH) in
-/// its environment, and waits until it answers. Its stderr stays visible for a failing test.
-async fn start_handler(settings: &[(&str, &std::ffi::OsStr)]) -> (Handler, String) {
+/// its environment, and waits until it answers. Its log lines (stdout) go to `log`; its stderr
+/// stays visible for a failing test.
+async fn start_handler(
+    log: &std::path::Path,
+    settings: &[(&str, &std::ffi::OsStr)],
+) -> (Handler, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -74,7 +78,7 @@ async fn start_handler(settings: &[(&str, &std::ffi::OsStr)]) -> (Handler, Strin
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
         .envs(settings.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("start the handler");
     let handler = Handler(child);
@@ -129,23 +133,27 @@ async fn requests_dependencies_and_metrics_reach_application_insights() {
     let connection_string = format!(
         "InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint={endpoint}"
     );
-    let (_handler, base) = start_handler(&[
-        ("DATA_DIR", data.path().as_os_str()),
-        ("REDIS_URL", emulators.redis_url.as_ref()),
-        ("COSMOS_ENDPOINT", emulators.cosmos_endpoint.as_ref()),
-        ("COSMOS_KEY", emulators.cosmos_key.as_ref()),
-        ("COSMOS_DATABASE", database.as_ref()),
-        ("CACHE_KEY_PREFIX", prefix.as_ref()),
-        (
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            connection_string.as_ref(),
-        ),
-        // The handler trusts the system's roots, which this names (rustls-native-certs).
-        ("SSL_CERT_FILE", certificate.as_os_str()),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "300".as_ref()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "200".as_ref()),
-        ("LOG_FORMAT", "json".as_ref()),
-    ])
+    let log = data.path().join("handler.log");
+    let (_handler, base) = start_handler(
+        &log,
+        &[
+            ("DATA_DIR", data.path().as_os_str()),
+            ("REDIS_URL", emulators.redis_url.as_ref()),
+            ("COSMOS_ENDPOINT", emulators.cosmos_endpoint.as_ref()),
+            ("COSMOS_KEY", emulators.cosmos_key.as_ref()),
+            ("COSMOS_DATABASE", database.as_ref()),
+            ("CACHE_KEY_PREFIX", prefix.as_ref()),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                connection_string.as_ref(),
+            ),
+            // The handler trusts the system's roots, which this names (rustls-native-certs).
+            ("SSL_CERT_FILE", certificate.as_os_str()),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "300".as_ref()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".as_ref()),
+            ("LOG_FORMAT", "json".as_ref()),
+        ],
+    )
     .await;
     let http = reqwest::Client::new();
 
@@ -155,6 +163,8 @@ async fn requests_dependencies_and_metrics_reach_application_insights() {
     let response = http
         .get(format!("{base}/api/v1/courses"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .header("x-azure-functions-invocationid", "invocation-1")
+        .header("x-request-id", "request-1")
         .send()
         .await
         .unwrap();
@@ -217,6 +227,20 @@ async fn requests_dependencies_and_metrics_reach_application_insights() {
         "dependencies are children of their request"
     );
 
+    // The log line of that request is JSON with the ids an operator searches by.
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let served = lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "served" && l["span"]["request_id"] == "request-1")
+        .unwrap_or_else(|| panic!("no JSON 'served' line for request-1 in:\n{lines}"));
+    assert_eq!(served["span"]["invocation_id"], "invocation-1");
+    assert_eq!(
+        served["span"]["traceparent"],
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+    );
+    assert_eq!(served["status"], 200);
+
     // Counters are exported as deltas (what Application Insights expects): they add up.
     let mut counted = 0.0;
     for _ in 0..200 {
@@ -237,13 +261,17 @@ async fn requests_dependencies_and_metrics_reach_application_insights() {
 #[tokio::test]
 async fn a_bad_connection_string_leaves_telemetry_off_and_the_api_up() {
     let data = tempfile::tempdir().unwrap();
-    let (_handler, base) = start_handler(&[
-        ("DATA_DIR", data.path().as_os_str()),
-        (
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            "not a connection string".as_ref(),
-        ),
-    ])
+    let log = data.path().join("handler.log");
+    let (_handler, base) = start_handler(
+        &log,
+        &[
+            ("DATA_DIR", data.path().as_os_str()),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "not a connection string".as_ref(),
+            ),
+        ],
+    )
     .await;
     let health = reqwest::get(format!("{base}/api/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
