@@ -6,7 +6,6 @@
 //!     cargo bench --bench archive
 //!     MESSAGES=100000 cargo bench --bench archive
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -14,7 +13,7 @@ use portal_api::{AppState, Settings};
 use serde_json::{Value, json};
 
 mod support;
-use support::{Handler, env_or, free_port, peak_rss_mib};
+use support::{Handler, env_or, peak_rss_mib};
 
 #[tokio::main]
 async fn main() {
@@ -81,26 +80,13 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", &dir)
-        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
-        .env("ARCHIVE_AFTER_DAYS", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start handler");
-    let pid = child.id();
-    let _child = Handler(child);
+    let handler = Handler::start(data.path(), &[("ARCHIVE_AFTER_DAYS", "0")]).await;
+    let pid = handler.pid();
+    let base = handler.base.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    while http.get(format!("{base}/")).send().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let idle = peak_rss_mib(pid);
     let started = Instant::now();
     let invocation =

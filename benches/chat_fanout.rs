@@ -7,7 +7,6 @@
 //!     CLIENTS=200 MESSAGES=500 IN_FLIGHT=20 cargo bench --bench chat_fanout
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod support;
-use support::{Handler, env_or, free_port, peak_rss_mib};
+use support::{Handler, env_or, peak_rss_mib};
 
 async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
     let mut request = client.post(url).json(&body);
@@ -40,34 +39,22 @@ async fn main() {
     let clients = env_or("CLIENTS", 100);
     let messages = env_or("MESSAGES", 200);
     let in_flight = env_or("IN_FLIGHT", 10);
-    let port = free_port();
     let data = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data.path())
-        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "warn")
-        .env("RATE_LIMIT_AUTH_PER_MINUTE", "1000000")
-        .env("RATE_LIMIT_GENERAL_PER_MINUTE", "1000000")
-        // Sign-ups are set-up here, not what is measured.
-        .env("ARGON2_MEMORY_KIB", "1024")
-        .env("ARGON2_ITERATIONS", "1")
-        .env("ARGON2_PARALLELISM", "1")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start handler");
-    let pid = child.id();
-    let _child = Handler(child);
-    let api = format!("http://127.0.0.1:{port}/api/v1");
+    let handler = Handler::start(
+        data.path(),
+        &[
+            ("RATE_LIMIT_AUTH_PER_MINUTE", "1000000"),
+            ("RATE_LIMIT_GENERAL_PER_MINUTE", "1000000"),
+            // Sign-ups are set-up here, not what is measured.
+            ("ARGON2_MEMORY_KIB", "1024"),
+            ("ARGON2_ITERATIONS", "1"),
+            ("ARGON2_PARALLELISM", "1"),
+        ],
+    )
+    .await;
+    let pid = handler.pid();
+    let api = format!("{}/api/v1", handler.base);
     let http = reqwest::Client::new();
-    while http
-        .get(format!("http://127.0.0.1:{port}/"))
-        .send()
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 
     let mut people = Vec::new();
     for n in 0..clients {

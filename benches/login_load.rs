@@ -6,40 +6,27 @@
 //!     cargo bench --bench login_load
 //!     LOGINS=200 ARGON2_MAX_CONCURRENCY=8 cargo bench --bench login_load
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
 mod support;
-use support::{Handler, env_or, free_port, peak_rss_mib};
+use support::{Handler, env_or, peak_rss_mib};
 
 #[tokio::main]
 async fn main() {
     let logins = env_or("LOGINS", 100);
-    let port = free_port();
     let data = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_handler"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data.path())
-        .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "warn")
-        .env("RATE_LIMIT_AUTH_PER_MINUTE", "1000000")
-        .env("RATE_LIMIT_GENERAL_PER_MINUTE", "1000000")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start handler");
-    let child = Handler(child);
-    let base = format!("http://127.0.0.1:{port}/api/v1/auth");
+    let child = Handler::start(
+        data.path(),
+        &[
+            ("RATE_LIMIT_AUTH_PER_MINUTE", "1000000"),
+            ("RATE_LIMIT_GENERAL_PER_MINUTE", "1000000"),
+        ],
+    )
+    .await;
+    let base = format!("{}/api/v1/auth", child.base);
     let client = reqwest::Client::new();
-    while client
-        .get(format!("http://127.0.0.1:{port}/api/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let credentials = json!({"email": "load@example.com", "password": "violet-harbor-sings-42"});
     let signup = client
         .post(format!("{base}/signup"))
@@ -48,7 +35,7 @@ async fn main() {
         .await
         .unwrap();
     assert_eq!(signup.status(), 201);
-    let baseline = peak_rss_mib(child.0.id());
+    let baseline = peak_rss_mib(child.pid());
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..logins)
@@ -82,7 +69,7 @@ async fn main() {
     let elapsed = started.elapsed();
     latencies.sort();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    let peak = peak_rss_mib(child.0.id());
+    let peak = peak_rss_mib(child.pid());
     println!(
         "{logins} concurrent logins, {} signed in: {:.1} logins/s, latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         latencies.len(),

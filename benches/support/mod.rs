@@ -22,13 +22,47 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Stops the handler however the benchmark ends.
-pub struct Handler(pub std::process::Child);
+/// The release handler in local mode on a free port, stopped however the benchmark ends.
+pub struct Handler {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+impl Handler {
+    /// Starts it on the embedded stores in `data_dir`, with `settings` on top of quiet logs, and
+    /// waits until it answers.
+    pub async fn start(data_dir: &std::path::Path, settings: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+            .env("PORT", port.to_string())
+            .env("DATA_DIR", data_dir)
+            .env("SCRIPT_ROOT", env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "warn")
+            .envs(settings.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start handler");
+        let handler = Handler {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        while http.get(format!("{}/", handler.base)).send().await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        handler
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
 
 impl Drop for Handler {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
