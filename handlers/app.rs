@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -17,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::email::Delivery;
-use crate::error::{ApiError, AppJson};
+use crate::error::{ApiError, AppJson, Code};
 use crate::host::{Catalog, dev, dev_blobs, dispatch};
 use crate::settings::{RunMode, Settings};
 use crate::store::Stores;
@@ -180,8 +179,7 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        Code::MethodNotAllowed,
         "This path does not accept that method.",
     )
 }
@@ -202,13 +200,9 @@ async fn timeout_middleware(
 ) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TIMEOUT",
-            "The request took too long; retry shortly.",
-        )
-        .with_retry_after(1)
-        .into_response(),
+        Err(_) => ApiError::new(Code::Timeout, "The request took too long; retry shortly.")
+            .with_retry_after(1)
+            .into_response(),
     }
 }
 
@@ -332,6 +326,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request as HttpRequest;
+    use axum::http::StatusCode;
     use serde_json::Value;
     use tower::ServiceExt;
 

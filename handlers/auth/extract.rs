@@ -4,12 +4,12 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::tokens::{self, AccessClaims, TokenError};
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 /// The caller of a request that carried a valid, unrevoked access token.
 #[derive(Debug, Clone)]
@@ -39,8 +39,8 @@ impl IntoResponse for Unauthorized {
     }
 }
 
-fn unauthorized(code: &'static str, detail: &str) -> Unauthorized {
-    Unauthorized(ApiError::new(StatusCode::UNAUTHORIZED, code, detail))
+fn unauthorized(code: Code, detail: &str) -> Unauthorized {
+    Unauthorized(ApiError::new(code, detail))
 }
 
 /// The cache key that marks a session revoked while its access tokens could still be alive.
@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(str::trim)
             .ok_or_else(|| {
                 unauthorized(
-                    "UNAUTHORIZED",
+                    Code::Unauthorized,
                     "Send an access token: Authorization: Bearer <token>.",
                 )
                 .into_response()
@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for AuthUser {
             Ok(claims) => claims,
             Err(TokenError::Invalid(_)) => {
                 return Err(unauthorized(
-                    "INVALID_TOKEN",
+                    Code::InvalidToken,
                     "The access token is invalid or expired.",
                 )
                 .into_response());
@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .map_err(|e| ApiError::from(e).into_response())?;
         if revoked {
             return Err(
-                unauthorized("TOKEN_REVOKED", "This session has ended; sign in again.")
+                unauthorized(Code::TokenRevoked, "This session has ended; sign in again.")
                     .into_response(),
             );
         }
@@ -128,13 +128,8 @@ impl FromRequestParts<AppState> for AdminUser {
             .await
             .map_err(IntoResponse::into_response)?;
         match stored {
-            Some(u) if u.role == "admin" && u.status == "active" => Ok(AdminUser(user)),
-            _ => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "This needs the admin role.",
-            )
-            .into_response()),
+            Some(u) if u.is_active_admin() => Ok(AdminUser(user)),
+            _ => Err(ApiError::new(Code::Forbidden, "This needs the admin role.").into_response()),
         }
     }
 }

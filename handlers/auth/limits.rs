@@ -9,15 +9,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::store::Cache;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn limited(retry_after: Duration) -> ApiError {
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        Code::RateLimited,
         "Too many requests; wait before trying again.",
     )
     .with_retry_after(retry_after.as_secs().max(1))
@@ -98,8 +97,7 @@ pub async fn check_lock(state: &AppState, user_id: &str) -> ApiResult<()> {
     let cache = state.stores.cache.as_ref();
     if let Some(remaining) = cache.ttl(&locked_key(user_id)).await? {
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "ACCOUNT_LOCKED",
+            Code::AccountLocked,
             "Too many failed sign-ins; the account is locked for a while.",
         )
         .with_retry_after(remaining.as_secs().max(1)));

@@ -14,10 +14,10 @@ use super::onetime::{self, Purpose};
 use super::{limits, sessions, tokens};
 use crate::app::AppState;
 use crate::email::{self, Email as Mail};
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::settings::RegistrationMode;
 use crate::users::activity;
-use crate::users::model::{Email, Preferences, User, UserDoc};
+use crate::users::model::{Email, Preferences, Role, User, UserDoc, UserStatus};
 use crate::users::store as users;
 
 const COOKIE: &str = "refresh_token";
@@ -194,7 +194,7 @@ async fn token_pair(
         &state.auth.keys,
         &state.settings.auth,
         &user.id,
-        &user.role,
+        user.role.as_str(),
         session_id,
     )
     .await?;
@@ -222,8 +222,7 @@ async fn live_invite(
     let required = state.settings.auth.registration == RegistrationMode::Invite;
     let refuse = || {
         ApiError::new(
-            StatusCode::FORBIDDEN,
-            "INVITE_REQUIRED",
+            Code::InviteRequired,
             "Sign-up needs a valid invite for this email address.",
         )
     };
@@ -293,13 +292,13 @@ pub async fn signup(
     };
 
     let role = if bootstrap_admin {
-        "admin".to_owned()
+        Role::Admin
     } else {
         invite
             .as_ref()
             .and_then(|i| i["role"].as_str())
-            .unwrap_or("user")
-            .to_owned()
+            .and_then(Role::parse)
+            .unwrap_or_default()
     };
     let now = Utc::now();
     let user = UserDoc {
@@ -307,7 +306,7 @@ pub async fn signup(
         email: email.as_str().to_owned(),
         name: name.clone(),
         role,
-        status: "active".into(),
+        status: UserStatus::Active,
         email_verified: false,
         password_hash: Some(
             state
@@ -365,11 +364,7 @@ pub async fn signup(
 /// Every failed sign-in goes through here, so the `auth.failures` metric counts them all.
 fn invalid_credentials() -> ApiError {
     crate::telemetry::metrics().auth_failures.add(1, &[]);
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "INVALID_CREDENTIALS",
-        "The email or password is wrong.",
-    )
+    ApiError::new(Code::InvalidCredentials, "The email or password is wrong.")
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -409,12 +404,11 @@ pub async fn login(
         }
         None => return Err(invalid_credentials()),
     };
-    match user.status.as_str() {
-        "active" => {}
-        "suspended" => {
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Suspended => {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "ACCOUNT_SUSPENDED",
+                Code::AccountSuspended,
                 "This account is suspended.",
             ));
         }
@@ -453,25 +447,23 @@ pub async fn refresh(
         RefreshRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("INVALID_BODY", e.to_string()))?
+            .map_err(|e| ApiError::new(Code::InvalidBody, e.to_string()))?
     };
     let presented = request
         .refresh_token
         .or_else(|| cookie_value(&headers))
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_REFRESH_TOKEN",
+                Code::InvalidRefreshToken,
                 "Send the refresh token in the body or its cookie.",
             )
         })?;
     let (session, next) = sessions::refresh(&state, &presented).await?;
     let user = users::get(&state, &session.user_id).await?;
-    let Some(user) = user.filter(|u| u.status == "active") else {
+    let Some(user) = user.filter(UserDoc::is_active) else {
         sessions::revoke(&state, &session.user_id, &session.id, "account not active").await?;
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_REFRESH_TOKEN",
+            Code::InvalidRefreshToken,
             "This account cannot sign in.",
         ));
     };
@@ -598,7 +590,7 @@ async fn email_link(
     };
     let Some(user) = users::find_by_email(state, &email)
         .await?
-        .filter(|u| u.status == "active")
+        .filter(UserDoc::is_active)
     else {
         return Ok(());
     };
@@ -608,8 +600,8 @@ async fn email_link(
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::bad_request(
-        "INVALID_TOKEN",
+    ApiError::new(
+        Code::InvalidLink,
         "The link is invalid, expired, or already used.",
     )
 }
@@ -718,7 +710,7 @@ pub async fn magic_link_verify(
         u.last_login_at = Some(Utc::now());
     })
     .await?;
-    if user.status != "active" {
+    if !user.is_active() {
         return Err(invalid_token());
     }
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
@@ -802,8 +794,7 @@ pub async fn check_invite(
         .ok_or_else(|| ApiError::not_found("No such invite."))?;
     if doc.value.get("usedAt").is_some_and(|v| !v.is_null()) {
         return Err(ApiError::new(
-            StatusCode::GONE,
-            "INVITE_USED",
+            Code::InviteUsed,
             "This invite was already used.",
         ));
     }
@@ -813,8 +804,7 @@ pub async fn check_invite(
         .ok_or_else(|| ApiError::not_found("No such invite."))?;
     if expires_at <= Utc::now() {
         return Err(ApiError::new(
-            StatusCode::GONE,
-            "INVITE_EXPIRED",
+            Code::InviteExpired,
             "This invite has expired.",
         ));
     }

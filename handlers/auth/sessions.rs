@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::extract::revoked_key;
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::store::{Cmp, Filter, Order, Query, StoreError};
 
 /// How many spent hashes a session remembers for reuse detection.
@@ -91,8 +91,7 @@ fn grace_key(session_id: &str, spent_hash: &str) -> String {
 
 fn invalid_refresh() -> ApiError {
     ApiError::new(
-        axum::http::StatusCode::UNAUTHORIZED,
-        "INVALID_REFRESH_TOKEN",
+        Code::InvalidRefreshToken,
         "The refresh token is invalid or expired; sign in again.",
     )
 }
@@ -190,8 +189,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<(SessionDoc
             if spent {
                 revoke(state, &session.user_id, &session.id, "refresh token reuse").await?;
                 return Err(ApiError::new(
-                    axum::http::StatusCode::UNAUTHORIZED,
-                    "TOKEN_REUSED",
+                    Code::TokenReused,
                     "This refresh token was already used; the session has been ended.",
                 ));
             }

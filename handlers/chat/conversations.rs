@@ -15,7 +15,7 @@ use super::model::{
 use super::store::{self as chat, not_found};
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::store::{PatchOp, StoreError};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -71,7 +71,7 @@ async fn unknown_users(state: &AppState, ids: &[String]) -> ApiResult<Vec<String
     for id in ids {
         let active = crate::users::store::get(state, id)
             .await?
-            .is_some_and(|u| u.status == "active");
+            .is_some_and(|u| u.is_active());
         if !active {
             unknown.push(id.clone());
         }
@@ -80,8 +80,8 @@ async fn unknown_users(state: &AppState, ids: &[String]) -> ApiResult<Vec<String
 }
 
 fn unknown_participants(ids: &[String]) -> ApiError {
-    ApiError::bad_request(
-        "UNKNOWN_PARTICIPANTS",
+    ApiError::new(
+        Code::UnknownParticipants,
         format!("No active user with id {}.", ids.join(", ")),
     )
     .with_field(
@@ -289,7 +289,7 @@ pub async fn get_one(
 }
 
 fn forbidden(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", detail)
+    ApiError::new(Code::Forbidden, detail)
 }
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
@@ -382,8 +382,8 @@ pub async fn add_participant(
 ) -> ApiResult<AppJson<Conversation>> {
     let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
     if current.kind != GROUP {
-        return Err(ApiError::bad_request(
-            "NOT_A_GROUP",
+        return Err(ApiError::new(
+            Code::NotAGroup,
             "Participants change in groups only; start a group instead.",
         ));
     }
@@ -399,8 +399,8 @@ pub async fn add_participant(
     let conversation = chat::update_conversation(&state, &id, |c| {
         if !c.participant_ids.contains(&request.user_id) {
             if c.participant_ids.len() >= MAX_PARTICIPANTS {
-                return Err(ApiError::bad_request(
-                    "TOO_MANY_PARTICIPANTS",
+                return Err(ApiError::new(
+                    Code::TooManyParticipants,
                     format!("A group has at most {MAX_PARTICIPANTS} participants."),
                 ));
             }
@@ -442,8 +442,8 @@ pub async fn remove_participant(
 ) -> ApiResult<StatusCode> {
     let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
     if current.kind != GROUP {
-        return Err(ApiError::bad_request(
-            "NOT_A_GROUP",
+        return Err(ApiError::new(
+            Code::NotAGroup,
             "A direct conversation has no participants to remove.",
         ));
     }

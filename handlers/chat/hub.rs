@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -29,7 +28,7 @@ use tokio::sync::mpsc;
 use super::model::Action;
 use super::realtime::ClientClaims;
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::host::{InvocationRequest, dispatch};
 
 const SIMPLE: &str = "json.webpubsub.azure.v1";
@@ -240,8 +239,8 @@ pub struct ConnectParams {
     access_token: Option<String>,
 }
 
-fn refuse(status: StatusCode, detail: &str) -> Response {
-    ApiError::new(status, "UNAUTHORIZED", detail).into_response()
+fn refuse(code: Code, detail: &str) -> Response {
+    ApiError::new(code, detail).into_response()
 }
 
 fn context(hub: &str, connection_id: &str, user_id: &str, event: &str, event_type: &str) -> Value {
@@ -261,16 +260,16 @@ pub async fn connect_route(
 ) -> Response {
     let super::realtime::Realtime::Local(hub) = state.realtime.clone() else {
         return refuse(
-            StatusCode::NOT_FOUND,
+            Code::NotFound,
             "Realtime is served by Azure Web PubSub here.",
         );
     };
     if !hub_name.eq_ignore_ascii_case(&hub.hub) {
-        return refuse(StatusCode::NOT_FOUND, "No such hub.");
+        return refuse(Code::NotFound, "No such hub.");
     }
     let Some(token) = params.access_token else {
         return refuse(
-            StatusCode::UNAUTHORIZED,
+            Code::Unauthorized,
             "Connect with ?access_token= from negotiate.",
         );
     };
@@ -284,7 +283,7 @@ pub async fn connect_route(
         Ok(data) => data.claims,
         Err(_) => {
             return refuse(
-                StatusCode::UNAUTHORIZED,
+                Code::Unauthorized,
                 "The access token is invalid or expired.",
             );
         }
@@ -316,12 +315,12 @@ pub async fn connect_route(
             Err(e) => return e.into_response(),
         };
         if let Some(code) = reply["code"].as_str() {
-            let status = match code {
-                "unauthorized" => StatusCode::UNAUTHORIZED,
-                "userError" => StatusCode::BAD_REQUEST,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            let code = match code {
+                "unauthorized" => Code::Unauthorized,
+                "userError" => Code::InvalidRequest,
+                _ => Code::Internal,
             };
-            return refuse(status, reply["errorMessage"].as_str().unwrap_or("Refused."));
+            return refuse(code, reply["errorMessage"].as_str().unwrap_or("Refused."));
         }
         for group in reply["groups"].as_array().into_iter().flatten() {
             if let Some(g) = group.as_str() {

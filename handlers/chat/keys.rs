@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::store::{self as chat, parse};
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::store::StoreError;
 
 const MAX_ENVELOPE_BYTES: usize = 16 * 1024;
@@ -122,13 +122,7 @@ pub async fn my_envelope(
         .documents
         .get("keys", &id, &user.user_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NO_KEY",
-                "No key was stored for you here.",
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(Code::NoKey, "No key was stored for you here."))?;
     Ok(AppJson(parse(doc.value)?))
 }
 
@@ -144,8 +138,7 @@ pub async fn put_backup(
 ) -> ApiResult<AppJson<StoredBackup>> {
     if request.backup.to_string().len() > MAX_BACKUP_BYTES || request.backup.is_null() {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            Code::PayloadTooLarge,
             "A key backup is 1 byte to 64 KiB of JSON.",
         ));
     }
@@ -180,13 +173,7 @@ pub async fn get_backup(
         .documents
         .get("keys", &partition, "backup")
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NO_BACKUP",
-                "No key backup is stored.",
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(Code::NoBackup, "No key backup is stored."))?;
     Ok(AppJson(parse(doc.value)?))
 }
 

@@ -17,7 +17,7 @@ use super::model::{ADMIN, Action, Attachment, ConversationDoc, MAX_TEXT, Message
 use super::realtime::Realtime;
 use super::store::{self as chat, parse};
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::files::model::Grant;
 use crate::store::{Cmp, Filter, Order, PatchOp, Query as StoreQuery, StoreError};
 
@@ -107,7 +107,7 @@ pub struct SearchResults {
 }
 
 fn forbidden(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", detail)
+    ApiError::new(Code::Forbidden, detail)
 }
 
 /// Messages older than the conversation's TTL are never shown, even before they expire.
@@ -305,7 +305,7 @@ pub async fn send(
             let existing = docs
                 .get("messages", conversation_id, &claim)
                 .await?
-                .ok_or_else(|| ApiError::conflict("CONCURRENT_UPDATE", "Retry the send."))?;
+                .ok_or_else(|| ApiError::new(Code::ConcurrentUpdate, "Retry the send."))?;
             return Ok((
                 settle_claim(state, conversation_id, existing.value).await?,
                 false,
@@ -498,8 +498,8 @@ pub async fn edit(
         return Err(forbidden("Only the sender edits a message."));
     }
     if message.deleted_at.is_some() {
-        return Err(ApiError::conflict(
-            "MESSAGE_DELETED",
+        return Err(ApiError::new(
+            Code::MessageDeleted,
             "A deleted message cannot be edited.",
         ));
     }

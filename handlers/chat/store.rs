@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::model::{ConversationDoc, MembershipDoc};
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::store::{Order, PatchOp, Query, StoreError};
 
 pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
@@ -85,8 +85,8 @@ pub async fn update_conversation(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict(
-        "CONCURRENT_UPDATE",
+    Err(ApiError::new(
+        Code::ConcurrentUpdate,
         "The conversation kept changing; retry.",
     ))
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, SendRequest};
 use super::model::{Action, group_of};
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::host::protocol::decode;
 use crate::host::{Invocation, InvocationReply};
 
@@ -120,7 +120,7 @@ pub async fn connect(state: AppState, invocation: Invocation) -> anyhow::Result<
     let active = crate::users::store::get(&state, &user_id)
         .await
         .map_err(|e| anyhow::anyhow!(e.detail))?
-        .is_some_and(|u| u.status == "active");
+        .is_some_and(|u| u.is_active());
     if !active {
         return Ok(error_reply("unauthorized", "This account cannot connect."));
     }
@@ -251,7 +251,7 @@ pub async fn message(state: AppState, invocation: Invocation) -> anyhow::Result<
                         actions,
                     )
                 }),
-            Err(e) => Err(ApiError::bad_request("INVALID_BODY", e.to_string())),
+            Err(e) => Err(ApiError::new(Code::InvalidBody, e.to_string())),
         },
         Some("typing") => messages::typing_state(
             &state,
@@ -269,8 +269,8 @@ pub async fn message(state: AppState, invocation: Invocation) -> anyhow::Result<
         )
         .await
         .map(|(unread, actions)| (json!({"type": "read.done", "unreadCount": unread}), actions)),
-        _ => Err(ApiError::bad_request(
-            "UNKNOWN_FRAME",
+        _ => Err(ApiError::new(
+            Code::UnknownFrame,
             "Send {type: message.send | typing | read, conversationId, ...} as JSON.",
         )),
     };

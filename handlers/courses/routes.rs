@@ -15,7 +15,7 @@ use super::model::{
 use super::progress::{self, Enrollment};
 use crate::app::AppState;
 use crate::auth::extract::{AdminUser, AuthUser};
-use crate::error::{ApiError, ApiResult, AppJson, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
 use crate::store::{Cmp, Filter, PatchOp, StoreError};
 
 /// How long a catalog page is served from the cache; any write makes a new version at once.
@@ -368,8 +368,7 @@ fn find_lesson<'a>(course: &'a CourseDoc, lesson_id: &str) -> ApiResult<&'a Less
 
 fn not_enrolled() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "NOT_ENROLLED",
+        Code::NotEnrolled,
         "Enroll in the course to open its lessons.",
     )
 }

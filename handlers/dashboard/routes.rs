@@ -14,6 +14,7 @@ use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::store::{Cmp, Filter, Query as StoreQuery};
 use crate::users::activity::Activity;
+use crate::users::model::Role;
 
 /// Personal numbers are cached this long, and dropped at once when they change.
 const USER_STATS_TTL: Duration = Duration::from_secs(300);
@@ -178,7 +179,7 @@ pub async fn stats(State(state): State<AppState>, user: AuthUser) -> ApiResult<A
         .sum();
     let is_admin = crate::users::store::get(&state, &user.user_id)
         .await?
-        .is_some_and(|u| u.role == "admin");
+        .is_some_and(|u| u.role == Role::Admin);
     if is_admin {
         stats.platform = Some(platform(&state).await?);
     }
@@ -352,7 +353,7 @@ pub struct Feed {
 pub async fn activity(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<Feed>> {
     let is_admin = crate::users::store::get(&state, &user.user_id)
         .await?
-        .is_some_and(|u| u.role == "admin");
+        .is_some_and(|u| u.role == Role::Admin);
     let since = (Utc::now() - chrono::Duration::days(if is_admin { 1 } else { 30 })).to_rfc3339();
     let query = StoreQuery::default()
         .filter(Filter::new("at", Cmp::Gte, since))

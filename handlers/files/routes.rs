@@ -18,7 +18,7 @@ use super::sniff;
 use super::store::{self as files, FILES, URL_LIFETIME};
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::store::{ReadHeaders, SasAccess, StoreError};
 
 /// The thumbnail job's queue.
@@ -73,8 +73,8 @@ pub struct FilePage {
 }
 
 fn type_not_allowed(category: Category, file_type: &str) -> ApiError {
-    ApiError::bad_request(
-        "FILE_TYPE_NOT_ALLOWED",
+    ApiError::new(
+        Code::FileTypeNotAllowed,
         format!(
             "A file of category {} cannot be of type '{file_type}'. Allowed: {}.",
             category.name(),
@@ -115,8 +115,8 @@ pub async fn upload_url(
         return Err(type_not_allowed(category, &request.file_type));
     }
     if request.file_size > category.max_size() {
-        return Err(ApiError::bad_request(
-            "FILE_TOO_LARGE",
+        return Err(ApiError::new(
+            Code::FileTooLarge,
             format!(
                 "Files of category {} are limited to {} bytes.",
                 category.name(),
@@ -180,7 +180,7 @@ pub async fn upload_url(
 }
 
 fn rejected(detail: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "UPLOAD_REJECTED", detail)
+    ApiError::new(Code::UploadRejected, detail)
 }
 
 #[utoipa::path(post, path = "/api/v1/files/complete", tag = "files", security(("bearer" = [])), request_body = CompleteRequest,
@@ -205,8 +205,8 @@ pub async fn complete(
     }
     let blobs = &state.stores.blobs;
     let props = blobs.head(FILES, &file.blob).await?.ok_or_else(|| {
-        ApiError::conflict(
-            "UPLOAD_MISSING",
+        ApiError::new(
+            Code::UploadMissing,
             "Nothing has been uploaded to the upload URL yet.",
         )
     })?;

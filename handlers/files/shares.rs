@@ -19,7 +19,7 @@ use super::model::READY;
 use super::store::{self as files, URL_LIFETIME};
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::store::{Filter, PatchOp, Query, StoreError};
 
 const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 3600;
@@ -148,7 +148,7 @@ pub async fn create(
         ShareRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("INVALID_BODY", e.to_string()))?
+            .map_err(|e| ApiError::new(Code::InvalidBody, e.to_string()))?
     };
     let mut errors = FieldErrors::new();
     let lifetime = request
@@ -173,8 +173,8 @@ pub async fn create(
         .await?
         .ok_or_else(|| ApiError::not_found("No such file."))?;
     if file.status != READY {
-        return Err(ApiError::conflict(
-            "FILE_NOT_READY",
+        return Err(ApiError::new(
+            Code::FileNotReady,
             "Complete the upload before sharing the file.",
         ));
     }
@@ -317,8 +317,8 @@ pub async fn revoke(
     }
 }
 
-fn gone(code: &'static str, detail: &str) -> ApiError {
-    ApiError::new(StatusCode::GONE, code, detail)
+fn gone(code: Code, detail: &str) -> ApiError {
+    ApiError::new(code, detail)
 }
 
 #[utoipa::path(get, path = "/api/v1/share/{linkId}", tag = "files",
@@ -336,11 +336,11 @@ pub async fn access(
     let share = get_share(&state, &link_id).await?.ok_or_else(not_found)?;
     let now = Utc::now();
     if share.expires_at <= now {
-        return Err(gone("SHARE_EXPIRED", "This link has expired."));
+        return Err(gone(Code::ShareExpired, "This link has expired."));
     }
     let exhausted = || {
         gone(
-            "SHARE_EXHAUSTED",
+            Code::ShareExhausted,
             "This link has been used as often as it allows.",
         )
     };

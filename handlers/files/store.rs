@@ -8,7 +8,7 @@ use super::model::{
 };
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::store::{Filter, Query, ReadHeaders, SasAccess, StoreError};
 
 /// Blob containers of the feature.
@@ -74,7 +74,7 @@ async fn may_read(state: &AppState, caller: &AuthUser, file: &FileDoc) -> ApiRes
             Grant::Form(_) => {
                 let admin = crate::users::store::get(state, &caller.user_id)
                     .await?
-                    .is_some_and(|u| u.role == "admin" && u.status == "active");
+                    .is_some_and(|u| u.is_active_admin());
                 if admin {
                     return Ok(true);
                 }
@@ -186,8 +186,8 @@ pub async fn grant(state: &AppState, owner_id: &str, id: &str, grant: Grant) -> 
             .await?
             .filter(|(f, _)| f.status == READY)
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "FILE_NOT_READY",
+                ApiError::new(
+                    Code::AttachmentNotReady,
                     format!("File {id} is not a ready file of yours."),
                 )
             })?;
@@ -202,8 +202,8 @@ pub async fn grant(state: &AppState, owner_id: &str, id: &str, grant: Grant) -> 
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict(
-        "CONCURRENT_UPDATE",
+    Err(ApiError::new(
+        Code::ConcurrentUpdate,
         "The file kept changing; retry.",
     ))
 }

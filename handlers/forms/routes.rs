@@ -14,8 +14,9 @@ use super::model::{self, Contact, Extras, Interest, Referral, Submission, Submis
 use crate::app::AppState;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::email::{self, Email as Mail};
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::store::{Cmp, Filter, Query as StoreQuery, StoreError};
+use crate::users::model::Role;
 
 const HOUR: Duration = Duration::from_secs(3600);
 /// Rows an export holds at most; narrow the dates for more.
@@ -97,8 +98,8 @@ async fn submit(
     body: Value,
 ) -> ApiResult<(StatusCode, AppJson<Submitted>)> {
     if !body.is_object() {
-        return Err(ApiError::bad_request(
-            "INVALID_BODY",
+        return Err(ApiError::new(
+            Code::InvalidBody,
             "Send the form as a JSON object.",
         ));
     }
@@ -195,8 +196,7 @@ async fn attach(
     }
     let user = user.ok_or_else(|| {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
+            Code::Unauthorized,
             "Sign in to attach files: they are uploaded through /api/v1/files.",
         )
     })?;
@@ -379,8 +379,8 @@ pub async fn export_csv(
         for s in parse_all(page.items)? {
             rows += 1;
             if rows > EXPORT_MAX {
-                return Err(ApiError::bad_request(
-                    "EXPORT_TOO_LARGE",
+                return Err(ApiError::new(
+                    Code::ExportTooLarge,
                     format!("More than {EXPORT_MAX} rows: narrow from/to."),
                 ));
             }
@@ -470,7 +470,7 @@ pub async fn update(
     if let Some(Some(assignee)) = &review.assigned_to
         && crate::users::store::get(&state, assignee)
             .await?
-            .is_none_or(|u| u.role != "admin")
+            .is_none_or(|u| u.role != Role::Admin)
     {
         errors.insert(
             "assignedTo".into(),

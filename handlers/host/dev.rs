@@ -14,7 +14,7 @@ use super::catalog::FunctionDef;
 use super::dispatch;
 use super::protocol::{InvocationReply, InvocationRequest};
 use crate::app::AppState;
-use crate::error::{ApiError, AppJson};
+use crate::error::{ApiError, AppJson, Code};
 
 /// Parses a six-field NCRONTAB schedule (`sec min hour day month weekday`).
 pub fn parse_schedule(expr: &str) -> anyhow::Result<croner::Cron> {
@@ -254,7 +254,7 @@ pub async fn run_now(
         Value::Null
     } else {
         serde_json::from_slice::<Value>(&body)
-            .map_err(|e| ApiError::bad_request("MALFORMED_JSON", e.to_string()))?
+            .map_err(|e| ApiError::new(Code::MalformedJson, e.to_string()))?
             .get("input")
             .cloned()
             .unwrap_or(Value::Null)

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::store::{PutOptions, ReadHeaders, SasAccess, StoreError};
 
 /// The largest upload the local endpoint takes (the `video` category's maximum).
@@ -38,8 +38,7 @@ impl Signature {
 
 fn denied() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "SIGNATURE_INVALID",
+        Code::SignatureInvalid,
         "The signed URL is invalid, expired, or does not allow this operation.",
     )
 }
@@ -64,8 +63,8 @@ pub async fn put_blob(
     }
     let headers = request.headers().clone();
     if header_str(&headers, "x-ms-blob-type") != Some("BlockBlob") {
-        return Err(ApiError::bad_request(
-            "MISSING_BLOB_TYPE",
+        return Err(ApiError::new(
+            Code::MissingBlobType,
             "Send x-ms-blob-type: BlockBlob, as Azure Blob Storage requires.",
         ));
     }
@@ -76,25 +75,26 @@ pub async fn put_blob(
     }
     // Stream to a temporary file: a large upload never sits in memory.
     let temp = blobs.temp_path();
-    let written = async {
-        let mut file = tokio::fs::File::create(&temp)
-            .await
-            .map_err(ApiError::internal)?;
-        let mut stream = request.into_body().into_data_stream();
-        let mut total: u64 = 0;
-        while let Some(chunk) = stream.try_next().await.map_err(|_| {
-            ApiError::bad_request("UPLOAD_INTERRUPTED", "The upload body was cut off.")
-        })? {
-            total += chunk.len() as u64;
-            if total > MAX_UPLOAD_BYTES {
-                return Err(too_large());
+    let written =
+        async {
+            let mut file = tokio::fs::File::create(&temp)
+                .await
+                .map_err(ApiError::internal)?;
+            let mut stream = request.into_body().into_data_stream();
+            let mut total: u64 = 0;
+            while let Some(chunk) = stream.try_next().await.map_err(|_| {
+                ApiError::new(Code::UploadInterrupted, "The upload body was cut off.")
+            })? {
+                total += chunk.len() as u64;
+                if total > MAX_UPLOAD_BYTES {
+                    return Err(too_large());
+                }
+                file.write_all(&chunk).await.map_err(ApiError::internal)?;
             }
-            file.write_all(&chunk).await.map_err(ApiError::internal)?;
+            file.sync_all().await.map_err(ApiError::internal)?;
+            Ok(())
         }
-        file.sync_all().await.map_err(ApiError::internal)?;
-        Ok(())
-    }
-    .await;
+        .await;
     if let Err(e) = written {
         let _ = tokio::fs::remove_file(&temp).await;
         return Err(e);
@@ -140,7 +140,7 @@ pub async fn get_blob(
         .open_blob(&container, &name)
         .await
         .map_err(blob_error)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "BLOB_NOT_FOUND", "No such blob."))?;
+        .ok_or_else(|| ApiError::new(Code::BlobNotFound, "No such blob."))?;
     // As Blob Storage does: the signed overrides win over what the blob was stored with.
     let content_type = sig
         .rsct
@@ -150,7 +150,7 @@ pub async fn get_blob(
     let headers = response.headers_mut();
     let value = |v: &str| {
         v.parse::<axum::http::HeaderValue>()
-            .map_err(|_| ApiError::bad_request("INVALID_SIGNATURE", "Bad response header."))
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("blob metadata is not a valid header")))
     };
     headers.insert(header::CONTENT_TYPE, value(&content_type)?);
     headers.insert(header::CONTENT_LENGTH, props.size.into());
@@ -166,15 +166,14 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        Code::PayloadTooLarge,
         "The upload is larger than the local blob endpoint accepts.",
     )
 }
 
 fn blob_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Invalid(detail) => ApiError::bad_request("INVALID_BLOB_NAME", detail),
+        StoreError::BadInput(bad) => ApiError::new(Code::InvalidBlobName, bad.message()),
         other => other.into(),
     }
 }

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 
 use super::protocol::{Invocation, InvocationReply, InvocationRequest};
 use crate::app::AppState;
-use crate::error::{ApiError, AppJson};
+use crate::error::{ApiError, AppJson, Code};
 
 /// A trigger function: takes the app and one invocation, answers the reply or fails (the host
 /// then retries queue messages and records the failure).
@@ -127,8 +127,7 @@ pub async fn invoke(
 ) -> Result<InvocationReply, ApiError> {
     let (name, registered) = registered(function).ok_or_else(|| {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "FUNCTION_NOT_FOUND",
+            Code::FunctionNotFound,
             format!("No function named '{function}' is registered."),
         )
     })?;
@@ -168,11 +167,8 @@ pub async fn invoke(
                     .queue_poison
                     .add(1, &[opentelemetry::KeyValue::new("function", name)]);
             }
-            let mut err = ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INVOCATION_FAILED",
-                format!("Function '{name}' failed."),
-            );
+            let mut err =
+                ApiError::new(Code::InvocationFailed, format!("Function '{name}' failed."));
             err.source = Some(e);
             Err(err)
         }
@@ -186,21 +182,18 @@ pub async fn invocation_route(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<AppJson<InvocationReply>, ApiError> {
     let body = body.map_err(|e| {
-        ApiError::new(
-            e.status(),
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "INVALID_BODY"
-            },
-            e.body_text(),
-        )
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Code::PayloadTooLarge
+        } else {
+            Code::InvalidBody
+        };
+        ApiError::new(code, e.body_text())
     })?;
     // Parsed by hand rather than with a JSON extractor: the host's Content-Type is not
     // something to depend on, and a bad body must still answer 400 in the problem format.
     let malformed = |why: String| {
-        ApiError::bad_request(
-            "MALFORMED_INVOCATION",
+        ApiError::new(
+            Code::MalformedInvocation,
             format!(
                 "The invocation body is not {{\"Data\": {{...}}, \"Metadata\": {{...}}}}: {why}"
             ),

@@ -5,11 +5,11 @@
 use serde_json::Value;
 
 use super::schema::{self, ContainerSpec};
-use super::{PatchOp, StoreError, StoreResult};
+use super::{BadInput, PatchOp, StoreError, StoreResult};
 
 pub(crate) fn spec(container: &str) -> StoreResult<&'static ContainerSpec> {
     schema::container(container)
-        .ok_or_else(|| StoreError::Invalid(format!("unknown container '{container}'")))
+        .ok_or_else(|| StoreError::bug(format!("unknown container '{container}'")))
 }
 
 /// The partition key field name (`userId` for `/userId`).
@@ -21,15 +21,15 @@ pub(crate) fn pk_field(spec: &ContainerSpec) -> &'static str {
 pub(crate) fn check(spec: &ContainerSpec, pk: &str, doc: &Value) -> StoreResult<String> {
     let obj = doc
         .as_object()
-        .ok_or_else(|| StoreError::Invalid("a document must be a JSON object".into()))?;
+        .ok_or_else(|| StoreError::bug("a document must be a JSON object"))?;
     let id = obj
         .get("id")
         .and_then(Value::as_str)
-        .ok_or_else(|| StoreError::Invalid("a document needs a string id".into()))?;
+        .ok_or_else(|| StoreError::bug("a document needs a string id"))?;
     check_id(id)?;
     let field = pk_field(spec);
     if obj.get(field).and_then(Value::as_str) != Some(pk) {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::bug(format!(
             "the document's {field} must equal its partition key"
         )));
     }
@@ -40,7 +40,7 @@ pub(crate) fn check(spec: &ContainerSpec, pk: &str, doc: &Value) -> StoreResult<
 /// data moves between them.
 pub(crate) fn check_id(id: &str) -> StoreResult<()> {
     if id.is_empty() || id.len() > 255 || id.contains(['/', '\\', '?', '#']) {
-        return Err(StoreError::Invalid(format!("bad document id '{id}'")));
+        return Err(StoreError::BadInput(BadInput::Id));
     }
     Ok(())
 }
@@ -70,8 +70,8 @@ pub(crate) fn apply_patch(doc: &mut Value, ops: &[PatchOp]) -> StoreResult<()> {
                     Value::Null => 0,
                     Value::Number(n) => n
                         .as_i64()
-                        .ok_or_else(|| StoreError::Invalid(format!("{path} is not an integer")))?,
-                    _ => return Err(StoreError::Invalid(format!("{path} is not a number"))),
+                        .ok_or_else(|| StoreError::bug(format!("{path} is not an integer")))?,
+                    _ => return Err(StoreError::bug(format!("{path} is not a number"))),
                 };
                 *target = Value::from(current + by);
             }
@@ -89,7 +89,7 @@ pub(crate) fn apply_patch(doc: &mut Value, ops: &[PatchOp]) -> StoreResult<()> {
 fn segments(path: &str) -> StoreResult<Vec<&str>> {
     let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     if segs.iter().any(|s| s.is_empty()) || matches!(segs.first(), Some(&"id")) {
-        return Err(StoreError::Invalid(format!("bad patch path '{path}'")));
+        return Err(StoreError::bug(format!("bad patch path '{path}'")));
     }
     Ok(segs)
 }
@@ -101,7 +101,7 @@ fn parent_of<'a>(doc: &'a mut Value, path: &'a str) -> StoreResult<(&'a mut Valu
     for seg in init {
         cur = cur
             .as_object_mut()
-            .ok_or_else(|| StoreError::Invalid(format!("{path} crosses a non-object")))?
+            .ok_or_else(|| StoreError::bug(format!("{path} crosses a non-object")))?
             .entry(seg.to_string())
             .or_insert_with(|| Value::Object(Default::default()));
     }
@@ -112,7 +112,7 @@ fn slot<'a>(doc: &'a mut Value, path: &'a str) -> StoreResult<&'a mut Value> {
     let (parent, last) = parent_of(doc, path)?;
     Ok(parent
         .as_object_mut()
-        .ok_or_else(|| StoreError::Invalid(format!("{path} crosses a non-object")))?
+        .ok_or_else(|| StoreError::bug(format!("{path} crosses a non-object")))?
         .entry(last.to_string())
         .or_insert(Value::Null))
 }

@@ -3,6 +3,7 @@
 //! runs the same code (DESIGN.md section 3).
 
 pub mod azure;
+mod collection;
 mod doc;
 pub mod embedded;
 mod query;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use collection::{Change, Collection, Document, Versioned};
 pub use query::{Cmp, Filter, Order, Query};
 
 /// Whether `id` is usable as a document id on every backend (for ids that come from clients).
@@ -37,9 +39,12 @@ pub enum StoreError {
     /// ETag or patch condition did not hold (HTTP 412 from the service).
     #[error("precondition failed")]
     PreconditionFailed,
-    /// The request itself is unusable (bad name, bad continuation token...).
-    #[error("invalid: {0}")]
-    Invalid(String),
+    /// The client's input cannot be used: answered 400 in our own words, never the backend's.
+    #[error("bad input: {0:?}")]
+    BadInput(BadInput),
+    /// A read-modify-write of a document in this container lost the race too many times.
+    #[error("{0}: too many concurrent changes")]
+    Contended(&'static str),
     /// The backend could not be reached or is throttling; worth retrying.
     #[error("backend unavailable: {0}")]
     Unavailable(anyhow::Error),
@@ -48,6 +53,36 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which client input a store refused. Anything else a store refuses is a bug of ours (a bad
+/// container or field name), reported as `Other` and logged, since a backend's own message can
+/// carry query text or SDK details a client should never see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInput {
+    /// A continuation token this API did not issue.
+    Cursor,
+    /// An id no backend accepts (empty, too long, or with `/ \ ? #`).
+    Id,
+    /// A blob name that could escape its container.
+    BlobName,
+}
+
+impl BadInput {
+    pub fn message(self) -> &'static str {
+        match self {
+            BadInput::Cursor => "The cursor is not one this API issued.",
+            BadInput::Id => "The id is not a valid identifier.",
+            BadInput::BlobName => "The blob name is not valid.",
+        }
+    }
+}
+
+impl StoreError {
+    /// A request the code itself got wrong (an unknown container, a bad field path).
+    pub fn bug(what: impl Into<String>) -> Self {
+        StoreError::Other(anyhow::anyhow!(what.into()))
+    }
+}
 
 /// One stored document with its concurrency token.
 #[derive(Debug, Clone, PartialEq)]
@@ -461,6 +496,11 @@ impl Stores {
             details: Arc::new(details),
         };
         Ok((stores, dev_blobs))
+    }
+
+    /// The typed collection of documents of type `T`.
+    pub fn collection<T: Document>(&self) -> Collection<T> {
+        Collection::new(self.documents.clone())
     }
 
     /// One line saying where a dependency's data lives (never a secret).

@@ -130,8 +130,8 @@ impl Query {
 /// See `Documents::query`: ordering applies within one partition only.
 pub(crate) fn refuse_cross_partition_order(pk: Option<&str>, query: &Query) -> StoreResult<()> {
     if pk.is_none() && query.order_by.is_some() {
-        return Err(StoreError::Invalid(
-            "ordering is supported within one partition only".into(),
+        return Err(StoreError::bug(
+            "ordering is supported within one partition only",
         ));
     }
     Ok(())
@@ -150,102 +150,8 @@ pub(crate) fn field_path(field: &str) -> StoreResult<Vec<&str>> {
     if ok {
         Ok(parts)
     } else {
-        Err(StoreError::Invalid(format!("bad field name '{field}'")))
+        Err(StoreError::bug(format!("bad field name '{field}'")))
     }
-}
-
-/// Cosmos SQL: `c["a"]["b"]`.
-pub(crate) fn cosmos_field(field: &str) -> StoreResult<String> {
-    Ok(field_path(field)?
-        .iter()
-        .fold(String::from("c"), |acc, p| format!("{acc}[\"{p}\"]")))
-}
-
-/// Translates filters into a Cosmos SQL condition, adding `@pN` parameters to `params`.
-pub(crate) fn cosmos_condition(
-    filters: &[Filter],
-    params: &mut Vec<(String, Value)>,
-) -> StoreResult<Vec<String>> {
-    filters
-        .iter()
-        .map(|f| {
-            let field = cosmos_field(&f.field)?;
-            let name = format!("@p{}", params.len());
-            let clause = match f.cmp {
-                Cmp::Exists => return Ok(format!("IS_DEFINED({field})")),
-                Cmp::Missing => return Ok(format!("NOT IS_DEFINED({field})")),
-                Cmp::Eq => format!("{field} = {name}"),
-                Cmp::Ne => format!("({field} != {name} OR NOT IS_DEFINED({field}))"),
-                Cmp::Lt => format!("{field} < {name}"),
-                Cmp::Lte => format!("{field} <= {name}"),
-                Cmp::Gt => format!("{field} > {name}"),
-                Cmp::Gte => format!("{field} >= {name}"),
-                // LOWER on both sides rather than CONTAINS' third argument: emulators lack it.
-                Cmp::Contains => {
-                    let needle = f.value.as_str().unwrap_or_default().to_lowercase();
-                    params.push((name.clone(), Value::from(needle)));
-                    return Ok(format!("CONTAINS(LOWER({field}), {name})"));
-                }
-                Cmp::ArrayContains => format!("ARRAY_CONTAINS({field}, {name})"),
-            };
-            params.push((name, f.value.clone()));
-            Ok(clause)
-        })
-        .collect()
-}
-
-/// SQLite JSON path: `$.a.b`.
-pub(crate) fn sqlite_path(field: &str) -> StoreResult<String> {
-    Ok(format!("$.{}", field_path(field)?.join(".")))
-}
-
-/// A value bound as a SQLite parameter compares like `json_extract` returns it: strings as
-/// text, numbers as numbers, booleans as 0/1.
-pub(crate) fn sqlite_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Value::Null => V::Null,
-        Value::Bool(b) => V::Integer(i64::from(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => V::Integer(i),
-            None => V::Real(n.as_f64().unwrap_or(0.0)),
-        },
-        Value::String(s) => V::Text(s.clone()),
-        other => V::Text(other.to_string()),
-    }
-}
-
-/// Translates filters into SQLite conditions over the `body` JSON column.
-pub(crate) fn sqlite_condition(
-    filters: &[Filter],
-    params: &mut Vec<rusqlite::types::Value>,
-) -> StoreResult<Vec<String>> {
-    filters
-        .iter()
-        .map(|f| {
-            let path = sqlite_path(&f.field)?;
-            let field = format!("json_extract(body, '{path}')");
-            let clause = match f.cmp {
-                Cmp::Exists => return Ok(format!("json_type(body, '{path}') IS NOT NULL")),
-                Cmp::Missing => return Ok(format!("json_type(body, '{path}') IS NULL")),
-                Cmp::Eq if f.value.is_null() => {
-                    return Ok(format!("json_type(body, '{path}') = 'null'"));
-                }
-                Cmp::Eq => format!("{field} = ?"),
-                Cmp::Ne => format!("({field} IS NOT ? OR json_type(body, '{path}') IS NULL)"),
-                Cmp::Lt => format!("{field} < ?"),
-                Cmp::Lte => format!("{field} <= ?"),
-                Cmp::Gt => format!("{field} > ?"),
-                Cmp::Gte => format!("{field} >= ?"),
-                Cmp::Contains => format!("instr(lower({field}), lower(?)) > 0"),
-                Cmp::ArrayContains => {
-                    format!("EXISTS (SELECT 1 FROM json_each(body, '{path}') WHERE value = ?)")
-                }
-            };
-            params.push(sqlite_value(&f.value));
-            Ok(clause)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -271,26 +177,5 @@ mod tests {
         assert!(Filter::eq("o.x", 1).matches(&doc));
         assert!(Filter::new("missing", Cmp::Missing, Value::Null).matches(&doc));
         assert!(Filter::new("missing", Cmp::Ne, 1).matches(&doc));
-    }
-
-    #[test]
-    fn cosmos_translation_is_parameterised() {
-        let mut params = Vec::new();
-        let clauses = cosmos_condition(
-            &[
-                Filter::eq("owner.id", "u1"),
-                Filter::new("name", Cmp::Contains, "x"),
-            ],
-            &mut params,
-        )
-        .unwrap();
-        assert_eq!(
-            clauses,
-            vec![
-                "c[\"owner\"][\"id\"] = @p0".to_string(),
-                "CONTAINS(LOWER(c[\"name\"]), @p1)".to_string()
-            ]
-        );
-        assert_eq!(params.len(), 2);
     }
 }

@@ -19,25 +19,45 @@ const fn c(name: &'static str, partition_key: &'static str, ttl: bool) -> Contai
     }
 }
 
+pub const USERS: ContainerSpec = c("users", "/id", false);
+pub const EMAILS: ContainerSpec = c("emails", "/id", false);
+pub const SESSIONS: ContainerSpec = c("sessions", "/userId", true);
+pub const TOKENS: ContainerSpec = c("tokens", "/id", true);
+pub const INVITES: ContainerSpec = c("invites", "/id", true);
+pub const COURSES: ContainerSpec = c("courses", "/id", false);
+pub const PROGRESS: ContainerSpec = c("progress", "/userId", false);
+pub const FORMS: ContainerSpec = c("forms", "/id", false);
+pub const FILES: ContainerSpec = c("files", "/ownerId", true);
+pub const SHARES: ContainerSpec = c("shares", "/id", true);
+pub const CONVERSATIONS: ContainerSpec = c("conversations", "/id", false);
+pub const MEMBERSHIPS: ContainerSpec = c("memberships", "/userId", false);
+pub const MESSAGES: ContainerSpec = c("messages", "/conversationId", true);
+pub const KEYS: ContainerSpec = c("keys", "/conversationId", false);
+pub const ACTIVITY: ContainerSpec = c("activity", "/userId", true);
+pub const AUDIT: ContainerSpec = c("audit", "/day", true);
+pub const JOBS: ContainerSpec = c("jobs", "/id", true);
+pub const METRICS: ContainerSpec = c("metrics", "/metric", false);
+
+/// Every container, in the order backups and the infrastructure list them.
 pub const CONTAINERS: &[ContainerSpec] = &[
-    c("users", "/id", false),
-    c("emails", "/id", false),
-    c("sessions", "/userId", true),
-    c("tokens", "/id", true),
-    c("invites", "/id", true),
-    c("courses", "/id", false),
-    c("progress", "/userId", false),
-    c("forms", "/id", false),
-    c("files", "/ownerId", true),
-    c("shares", "/id", true),
-    c("conversations", "/id", false),
-    c("memberships", "/userId", false),
-    c("messages", "/conversationId", true),
-    c("keys", "/conversationId", false),
-    c("activity", "/userId", true),
-    c("audit", "/day", true),
-    c("jobs", "/id", true),
-    c("metrics", "/metric", false),
+    USERS,
+    EMAILS,
+    SESSIONS,
+    TOKENS,
+    INVITES,
+    COURSES,
+    PROGRESS,
+    FORMS,
+    FILES,
+    SHARES,
+    CONVERSATIONS,
+    MEMBERSHIPS,
+    MESSAGES,
+    KEYS,
+    ACTIVITY,
+    AUDIT,
+    JOBS,
+    METRICS,
 ];
 
 pub fn container(name: &str) -> Option<&'static ContainerSpec> {

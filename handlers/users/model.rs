@@ -37,6 +37,54 @@ impl Email {
     }
 }
 
+/// What a user may do. Decided from the stored user at the moment of use, never from a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role a client sent (kept a string in request bodies so a bad value is a field
+    /// error, not a body error).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    /// An erase is running: the account is gone for every purpose but the erase job.
+    Deleting,
+}
+
+impl UserStatus {
+    /// Parses a status an admin may set (`deleting` is the erase's own).
+    pub fn parse_settable(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(UserStatus::Active),
+            "suspended" => Some(UserStatus::Suspended),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Preferences {
@@ -63,10 +111,8 @@ pub struct UserDoc {
     pub id: String,
     pub email: String,
     pub name: String,
-    /// `user` or `admin`.
-    pub role: String,
-    /// `active`, `suspended`, or `deleting` while an erase runs.
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub email_verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
@@ -84,7 +130,17 @@ pub struct UserDoc {
     pub avatar_file_id: Option<String>,
 }
 
+crate::document!(UserDoc, USERS, id);
+
 impl UserDoc {
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && self.is_active()
+    }
+
     pub fn refresh_search_text(&mut self) {
         self.search_text = format!("{} {}", self.email, self.name).to_lowercase();
     }
@@ -97,8 +153,8 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub email_verified: bool,
     pub preferences: Preferences,
     pub created_at: DateTime<Utc>,
@@ -113,8 +169,8 @@ impl From<&UserDoc> for User {
             id: u.id.clone(),
             email: u.email.clone(),
             name: u.name.clone(),
-            role: u.role.clone(),
-            status: u.status.clone(),
+            role: u.role,
+            status: u.status,
             email_verified: u.email_verified,
             preferences: u.preferences.clone(),
             created_at: u.created_at,

@@ -14,6 +14,7 @@ use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::store::{Cmp, Filter, Order};
+use crate::users::model::{Role, UserStatus};
 
 /// The erase job's queue.
 pub const ERASE_QUEUE: &str = "erasures";
@@ -236,7 +237,7 @@ pub async fn data_export(
 
 /// Ends every session, marks the account as being deleted, and queues the erase job.
 async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
-    users::update(state, &target.id, |u| u.status = "deleting".into()).await?;
+    users::update(state, &target.id, |u| u.status = UserStatus::Deleting).await?;
     sessions::revoke_all(state, &target.id, None, "account deleted").await?;
     let message = serde_json::json!({"userId": target.id}).to_string();
     state
@@ -333,18 +334,12 @@ pub async fn update_one(
     AppJson(patch): AppJson<AdminPatch>,
 ) -> ApiResult<AppJson<User>> {
     let mut errors = FieldErrors::new();
-    if patch
-        .role
-        .as_deref()
-        .is_some_and(|r| r != "user" && r != "admin")
-    {
+    let role = patch.role.as_deref().map(Role::parse);
+    if role.is_some_and(|r| r.is_none()) {
         errors.insert("role".into(), vec!["Use user or admin.".into()]);
     }
-    if patch
-        .status
-        .as_deref()
-        .is_some_and(|s| s != "active" && s != "suspended")
-    {
+    let status = patch.status.as_deref().map(UserStatus::parse_settable);
+    if status.is_some_and(|s| s.is_none()) {
         errors.insert("status".into(), vec!["Use active or suspended.".into()]);
     }
     if !errors.is_empty() {
@@ -352,20 +347,20 @@ pub async fn update_one(
     }
     if users::get(&state, &id)
         .await?
-        .is_none_or(|u| u.status == "deleting")
+        .is_none_or(|u| u.status == UserStatus::Deleting)
     {
         return Err(ApiError::not_found("No such user."));
     }
     let updated = users::update(&state, &id, |u| {
-        if let Some(role) = &patch.role {
-            u.role = role.clone();
+        if let Some(Some(role)) = role {
+            u.role = role;
         }
-        if let Some(status) = &patch.status {
-            u.status = status.clone();
+        if let Some(Some(status)) = status {
+            u.status = status;
         }
     })
     .await?;
-    if updated.status == "suspended" {
+    if updated.status == UserStatus::Suspended {
         sessions::revoke_all(&state, &id, None, "suspended").await?;
     }
     Ok(AppJson(User::from(&updated)))

@@ -64,7 +64,8 @@ fn is<T: std::fmt::Debug>(result: Result<T, StoreError>, want: &str) {
         Err(StoreError::NotFound) => "NotFound",
         Err(StoreError::Conflict) => "Conflict",
         Err(StoreError::PreconditionFailed) => "PreconditionFailed",
-        Err(StoreError::Invalid(_)) => "Invalid",
+        Err(StoreError::BadInput(_)) => "BadInput",
+        Err(StoreError::Contended(_)) => "Contended",
         Err(StoreError::Unavailable(_)) => "Unavailable",
         Err(StoreError::Other(_)) => "Other",
         Ok(_) => "Ok",
@@ -154,20 +155,17 @@ async fn documents_reject_bad_documents(app: &TestApp) {
     let docs = &app.stores().documents;
     is(
         docs.create("users", "u", json!({"name": "no id"})).await,
-        "Invalid",
+        "Other",
     );
     is(
         docs.create("users", "u", json!({"id": "other"})).await,
-        "Invalid",
+        "Other",
     );
     is(
         docs.create("users", "a/b", json!({"id": "a/b"})).await,
-        "Invalid",
+        "BadInput",
     );
-    is(
-        docs.create("nope", "x", json!({"id": "x"})).await,
-        "Invalid",
-    );
+    is(docs.create("nope", "x", json!({"id": "x"})).await, "Other");
     is(
         docs.query(
             "users",
@@ -176,7 +174,7 @@ async fn documents_reject_bad_documents(app: &TestApp) {
             None,
         )
         .await,
-        "Invalid",
+        "Other",
     );
 }
 
@@ -253,12 +251,12 @@ async fn documents_query_pages_with_continuation(app: &TestApp) {
             None,
         )
         .await,
-        "Invalid",
+        "Other",
     );
     is(
         docs.query("messages", Some("conv-a"), &query, Some("garbage"))
             .await,
-        "Invalid",
+        "BadInput",
     );
 }
 
@@ -455,7 +453,7 @@ async fn blobs_put_get_head_delete(app: &TestApp) {
         blobs
             .put("files", "../escape", "x".into(), PutOptions::default())
             .await,
-        "Invalid",
+        "BadInput",
     );
 }
 

@@ -392,7 +392,7 @@ impl Blobs for AzureBlobs {
         }
         let mut url = base_url(self.container(container).url());
         url.path_segments_mut()
-            .map_err(|_| StoreError::Invalid("storage URL cannot be a base".into()))?
+            .map_err(|_| StoreError::bug("storage URL cannot be a base"))?
             .pop_if_empty()
             .extend(name.split('/'));
         let query = match &self.signer {

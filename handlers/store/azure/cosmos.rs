@@ -31,10 +31,12 @@ use serde_json::Value;
 use tokio::sync::{Mutex, OnceCell};
 use tracing::Instrument;
 
+use super::cosmos_query::{cosmos_condition, cosmos_field};
 use crate::settings::{CosmosSettings, Settings};
 use crate::store::doc::{self, pk_field, spec};
-use crate::store::query::{cosmos_condition, cosmos_field};
-use crate::store::{Doc, Documents, Filter, Order, Page, PatchOp, Query, StoreError, StoreResult};
+use crate::store::{
+    BadInput, Doc, Documents, Filter, Order, Page, PatchOp, Query, StoreError, StoreResult,
+};
 
 pub struct CosmosDocuments {
     endpoint: url::Url,
@@ -56,7 +58,8 @@ impl From<CosmosError> for StoreError {
         } else if status.is_precondition_failed() {
             StoreError::PreconditionFailed
         } else if status.is_bad_request() {
-            StoreError::Invalid(e.to_string())
+            // A request we built wrong: the service's text is logged, never answered.
+            StoreError::Other(e.into())
         } else if status.is_throttled()
             || status.is_transient()
             || status.is_service_unavailable()
@@ -462,7 +465,7 @@ impl Documents for CosmosDocuments {
                 // Our tokens wrap the SDK's so that a foreign string is refused, not misread.
                 let sdk_token = token
                     .strip_prefix(TOKEN_PREFIX)
-                    .ok_or_else(|| StoreError::Invalid("bad continuation token".into()))?;
+                    .ok_or_else(|| StoreError::BadInput(BadInput::Cursor))?;
                 options = options
                     .with_continuation_token(ContinuationToken::from_string(sdk_token.to_owned()));
             }
@@ -470,11 +473,20 @@ impl Documents for CosmosDocuments {
                 Some(pk) => FeedScope::partition(pk.to_owned()),
                 None => FeedScope::full_container(),
             };
+            // A token of ours whose inner SDK token the service refuses was altered by the
+            // client: that is the client's bad cursor, not our bug.
+            let bad_cursor = |e: CosmosError| match StoreError::from(e) {
+                StoreError::Other(_) if continuation.is_some() => {
+                    StoreError::BadInput(BadInput::Cursor)
+                }
+                other => other,
+            };
             let mut pages = c
                 .query_items::<Value>(cosmos_query, scope, Some(options))
-                .await?
+                .await
+                .map_err(bad_cursor)?
                 .into_pages();
-            let Some(page) = pages.try_next().await? else {
+            let Some(page) = pages.try_next().await.map_err(bad_cursor)? else {
                 return Ok(Page {
                     items: vec![],
                     continuation: None,

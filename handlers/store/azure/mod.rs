@@ -4,6 +4,7 @@
 
 pub mod blob;
 pub mod cosmos;
+mod cosmos_query;
 pub mod keyvault;
 pub mod queue;
 pub mod redis;
@@ -42,7 +43,6 @@ pub(crate) fn store_error(e: azure_core::Error) -> StoreError {
             404 => StoreError::NotFound,
             409 => StoreError::Conflict,
             412 => StoreError::PreconditionFailed,
-            400 => StoreError::Invalid(e.to_string()),
             408 | 429 | 500..=599 => StoreError::Unavailable(e.into()),
             _ => StoreError::Other(e.into()),
         },

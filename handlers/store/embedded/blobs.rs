@@ -40,9 +40,7 @@ pub(crate) fn check_container(container: &str) -> StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!(
-            "bad container name '{container}'"
-        )))
+        Err(StoreError::bug(format!("bad container name '{container}'")))
     }
 }
 
@@ -60,7 +58,7 @@ pub(crate) fn check_name(name: &str) -> StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("bad blob name '{name}'")))
+        Err(StoreError::BadInput(crate::store::BadInput::BlobName))
     }
 }
 
@@ -356,7 +354,7 @@ impl Blobs for FolderBlobs {
         let expiry = expires.timestamp();
         let mut url = self.public_base_url.clone();
         url.path_segments_mut()
-            .map_err(|_| StoreError::Invalid("PUBLIC_BASE_URL cannot be a base".into()))?
+            .map_err(|_| StoreError::bug("PUBLIC_BASE_URL cannot be a base"))?
             .pop_if_empty()
             .extend(["api", "dev", "blobs", container])
             .extend(name.split('/'));

@@ -25,7 +25,7 @@ pub struct MemoryCache {
 }
 
 fn wrong_type(key: &str) -> StoreError {
-    StoreError::Invalid(format!("cache key '{key}' holds another type"))
+    StoreError::bug(format!("cache key '{key}' holds another type"))
 }
 
 impl MemoryCache {
@@ -107,7 +107,7 @@ impl Cache for MemoryCache {
             };
             let n: i64 = s
                 .parse()
-                .map_err(|_| StoreError::Invalid(format!("cache key '{key}' is not a number")))?;
+                .map_err(|_| StoreError::bug(format!("cache key '{key}' is not a number")))?;
             let next = n + by;
             *s = next.to_string();
             Ok(next)

@@ -5,9 +5,11 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::sqlite::{Sqlite, one_row};
+use super::sqlite_query::{sqlite_condition, sqlite_path};
 use crate::store::doc::{self, spec};
-use crate::store::query::{sqlite_condition, sqlite_path};
-use crate::store::{Doc, Documents, Filter, Order, Page, PatchOp, Query, StoreError, StoreResult};
+use crate::store::{
+    BadInput, Doc, Documents, Filter, Order, Page, PatchOp, Query, StoreError, StoreResult,
+};
 
 pub struct SqliteDocuments {
     db: Sqlite,
@@ -208,7 +210,7 @@ impl Documents for SqliteDocuments {
             Some(token) => token
                 .strip_prefix("o:")
                 .and_then(|n| n.parse().ok())
-                .ok_or_else(|| StoreError::Invalid("bad continuation token".into()))?,
+                .ok_or_else(|| StoreError::BadInput(BadInput::Cursor))?,
         };
         let mut args: Vec<rusqlite::types::Value> = vec![container.to_owned().into(), now().into()];
         let mut clauses = vec!["container = ?".to_owned(), LIVE.to_owned()];

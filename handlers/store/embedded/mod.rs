@@ -7,6 +7,7 @@ mod documents;
 mod queues;
 mod secrets;
 mod sqlite;
+mod sqlite_query;
 
 use std::path::Path;
 use std::sync::Arc;

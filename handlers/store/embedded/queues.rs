@@ -44,7 +44,7 @@ pub(crate) fn check_queue_name(queue: &str) -> StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("bad queue name '{queue}'")))
+        Err(StoreError::bug(format!("bad queue name '{queue}'")))
     }
 }
 
