@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     runtime
         .block_on(portal_api::courses::seed::run(&state, &file))
         .unwrap();
-    let app = portal_api::app::router(state.clone());
+    let app = portal_api::router::router(state.clone());
     let get = || {
         Request::get("/api/v1/courses?limit=20")
             .body(Body::empty())

@@ -57,7 +57,7 @@ fn upload_url(c: &mut Criterion) {
     })
     .unwrap();
     let state = AppState::build(settings).unwrap();
-    let app = portal_api::app::router(state);
+    let app = portal_api::router::router(state);
     let json_request = |path: &str, token: Option<&str>, body: Value| {
         let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::error::AppJson;
+use crate::state::AppState;
 use crate::store::{Backend, StoreResult};
 
 #[derive(Debug, Serialize, ToSchema)]

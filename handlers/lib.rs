@@ -2,7 +2,6 @@
 //! Functions custom handler (see DESIGN.md). `main.rs` only reads settings and serves; all of
 //! the application lives here so tests and benchmarks drive the same code.
 
-pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod courses;
@@ -15,10 +14,13 @@ pub mod health;
 pub mod host;
 pub mod jobs;
 pub mod request_id;
+pub mod router;
 pub mod settings;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod users;
 
-pub use app::{AppState, Application};
+pub use router::Application;
 pub use settings::Settings;
+pub use state::AppState;

@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::tokens::{self, AccessClaims, TokenError};
-use crate::app::AppState;
 use crate::error::{ApiError, Code};
+use crate::state::AppState;
 
 /// The caller of a request that carried a valid, unrevoked access token.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
 use crate::store::Cache;
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::Stores;
 
 /// What authentication needs at hand, built once.

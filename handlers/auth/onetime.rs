@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::sessions::{hash, random_secret};
-use crate::app::AppState;
 use crate::error::ApiResult;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::extract::revoked_key;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, Order, Query, StoreError};
 
 /// How many spent hashes a session remembers for reuse detection.

@@ -24,9 +24,9 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::model::MessageDoc;
-use crate::app::AppState;
 use crate::auth::extract::AdminUser;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{BlobProps, Cmp, Filter, Order, PutOptions, Query as StoreQuery, StoreError};
 
 pub const CONTAINER: &str = "archives";

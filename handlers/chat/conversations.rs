@@ -13,9 +13,9 @@ use super::model::{
     MembershipDoc, group_of,
 };
 use super::store::{self as chat, not_found};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{PatchOp, StoreError};
 
 #[derive(Debug, Deserialize, ToSchema)]

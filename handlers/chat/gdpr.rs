@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::store as chat;
-use crate::app::AppState;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 pub async fn export(state: &AppState, user_id: &str) -> ApiResult<Value> {
     let memberships = chat::all_memberships(state, user_id).await?;

@@ -27,9 +27,9 @@ use tokio::sync::mpsc;
 
 use super::model::Action;
 use super::realtime::ClientClaims;
-use crate::app::AppState;
 use crate::error::{ApiError, Code};
 use crate::host::{InvocationRequest, dispatch};
+use crate::state::AppState;
 
 const SIMPLE: &str = "json.webpubsub.azure.v1";
 const RELIABLE: &str = "json.reliable.webpubsub.azure.v1";

@@ -14,9 +14,9 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use super::store::{self as chat, parse};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 const MAX_ENVELOPE_BYTES: usize = 16 * 1024;

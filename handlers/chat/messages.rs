@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 use super::model::{ADMIN, Action, Attachment, ConversationDoc, MAX_TEXT, Message, MessageDoc};
 use super::realtime::Realtime;
 use super::store::{self as chat, parse};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::files::model::Grant;
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, Order, PatchOp, Query as StoreQuery, StoreError};
 
 /// A `clientMessageId` is remembered this long for retries.

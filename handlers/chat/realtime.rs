@@ -18,10 +18,10 @@ use utoipa::ToSchema;
 
 use super::hub::LocalHub;
 use super::model::{Action, group_of};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Problem};
 use crate::settings::{Secret, Settings};
+use crate::state::AppState;
 
 const API_VERSION: &str = "2024-12-01";
 /// How long a client access token lets a client connect.

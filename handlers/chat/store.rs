@@ -4,8 +4,8 @@
 use serde::de::DeserializeOwned;
 
 use super::model::{ConversationDoc, MembershipDoc};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
 use crate::store::{Order, PatchOp, Query, StoreError};
 
 pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {

@@ -9,10 +9,10 @@ use serde_json::{Map, Value, json};
 
 use super::messages::{self, SendRequest};
 use super::model::{Action, group_of};
-use crate::app::AppState;
 use crate::error::{ApiError, Code};
 use crate::host::protocol::decode;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 /// A user counts as online while a connection of theirs is known; entries expire after this,
 /// so a disconnect that never arrived heals on its own. Each event of a connection renews it.

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::CourseDoc;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -13,9 +13,9 @@ use super::model::{
     Course, CourseDoc, CourseInput, CourseSummary, Lesson, LessonOutline, validate,
 };
 use super::progress::{self, Enrollment};
-use crate::app::AppState;
 use crate::auth::extract::{AdminUser, AuthUser};
 use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, PatchOp, StoreError};
 
 /// How long a catalog page is served from the cache; any write makes a new version at once.

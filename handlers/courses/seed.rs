@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::model::{CourseDoc, CourseInput, validate};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 struct SeedCourse {

@@ -7,9 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::progress::{self, Enrollment};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiResult, AppJson};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

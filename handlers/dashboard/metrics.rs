@@ -5,7 +5,7 @@
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::{PatchOp, StoreError};
 
 pub const METRICS: &[&str] = &["signups", "logins", "enrollments", "forms"];

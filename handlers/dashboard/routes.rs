@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::metrics::{METRICS, hour_of};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, Query as StoreQuery};
 use crate::users::activity::Activity;
 use crate::users::model::Role;

@@ -56,7 +56,7 @@ impl Mailbox {
 
 /// `GET /api/dev/mailbox[?to=]`: what the app has "sent", newest first (local mode only).
 pub async fn list_route(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     axum::extract::Query(filter): axum::extract::Query<MailboxFilter>,
 ) -> Result<crate::error::AppJson<serde_json::Value>, crate::error::ApiError> {
     let super::Delivery::Mailbox(mailbox) = &state.email else {

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::model::{FileDoc, PENDING};
 use super::store::{self as files, THUMBNAILS};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::{Cmp, Doc, Filter, Query};
 
 /// An upload not completed after this long is abandoned.

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::model::FileDoc;
 use super::store as files;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::Query;
 
 /// Every file document of the user, pending uploads included.

@@ -16,9 +16,9 @@ use super::model::{
 };
 use super::sniff;
 use super::store::{self as files, FILES, URL_LIFETIME};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{ReadHeaders, SasAccess, StoreError};
 
 /// The thumbnail job's queue.

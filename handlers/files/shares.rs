@@ -17,9 +17,9 @@ use utoipa::ToSchema;
 
 use super::model::READY;
 use super::store::{self as files, URL_LIFETIME};
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{Filter, PatchOp, Query, StoreError};
 
 const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 3600;

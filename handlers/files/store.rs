@@ -6,9 +6,9 @@ use chrono::{Duration, Utc};
 use super::model::{
     Category, FileDoc, FileView, Grant, READY, Thumbnail, ThumbnailStatus, content_disposition,
 };
-use crate::app::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
 use crate::store::{Filter, Query, ReadHeaders, SasAccess, StoreError};
 
 /// Blob containers of the feature.

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::model::{self, Contact, Extras, Interest, Referral, Submission, SubmissionMeta};
-use crate::app::AppState;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::email::{self, Email as Mail};
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, Query as StoreQuery, StoreError};
 use crate::users::model::Role;
 

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::catalog::FunctionDef;
 use super::dispatch;
 use super::protocol::{InvocationReply, InvocationRequest};
-use crate::app::AppState;
 use crate::error::{ApiError, AppJson, Code};
+use crate::state::AppState;
 
 /// Parses a six-field NCRONTAB schedule (`sec min hour day month weekday`).
 pub fn parse_schedule(expr: &str) -> anyhow::Result<croner::Cron> {

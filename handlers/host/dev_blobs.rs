@@ -11,8 +11,8 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::app::AppState;
 use crate::error::{ApiError, Code};
+use crate::state::AppState;
 use crate::store::{PutOptions, ReadHeaders, SasAccess, StoreError};
 
 /// The largest upload the local endpoint takes (the `video` category's maximum).

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use futures::future::BoxFuture;
 
 use super::protocol::{Invocation, InvocationReply, InvocationRequest};
-use crate::app::AppState;
 use crate::error::{ApiError, AppJson, Code};
+use crate::state::AppState;
 
 /// A trigger function: takes the app and one invocation, answers the reply or fails (the host
 /// then retries queue messages and records the failure).

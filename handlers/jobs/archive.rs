@@ -1,9 +1,9 @@
 //! `archive-messages` (timer, `0 0 2 * * *`): moves old chat messages to blobs; see
 //! `chat::archive` for how a crash at any step is recovered.
 
-use crate::app::AppState;
 use crate::chat::archive::{self, Options};
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 pub async fn run(state: AppState, _invocation: Invocation) -> anyhow::Result<InvocationReply> {
     let started = std::time::Instant::now();

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 use crate::store::schema::CONTAINERS;
 use crate::store::{PutOptions, Query};
 

@@ -5,9 +5,9 @@
 
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::host::protocol::TimerInfo;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<InvocationReply> {
     let timer: TimerInfo = invocation

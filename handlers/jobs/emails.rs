@@ -4,9 +4,9 @@
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::email::Email;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<InvocationReply> {
     let email: Email = match invocation.trigger_value() {

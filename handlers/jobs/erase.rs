@@ -4,8 +4,8 @@
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<InvocationReply> {
     let message: Value = match invocation.trigger_value() {

@@ -11,7 +11,7 @@ pub mod thumbnails;
 
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Keeps the last run of a job in the `jobs` container (`/id` is the job name), so an operator
 /// can see when each job last ran and what it did.

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 
 pub async fn run(state: AppState, _invocation: Invocation) -> anyhow::Result<InvocationReply> {
     let rotated = state

@@ -11,11 +11,11 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::files::model::{FileDoc, READY, ThumbnailStatus};
 use crate::files::store::{FILES, THUMBNAILS};
 use crate::files::thumbnail::{self, RenderError};
 use crate::host::{Invocation, InvocationReply};
+use crate::state::AppState;
 use crate::store::{PatchOp, PutOptions, StoreError};
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const KEEP_SECONDS: i64 = 365 * 24 * 3600;
 

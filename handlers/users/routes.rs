@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use super::activity::Activity;
 use super::model::{Preferences, User, UserDoc};
 use super::store as users;
-use crate::app::AppState;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::state::AppState;
 use crate::store::{Cmp, Filter, Order};
 use crate::users::model::{Role, UserStatus};
 

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Email, UserDoc};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::state::AppState;
 use crate::store::{Change, Collection};
 
 /// Claims an email for one user (`emails` container, id = the normalised email).

@@ -1,4 +1,5 @@
-//! The application: shared state, the router with its middleware, and the listener.
+//! The application above the domains: the `/api` router composed from every domain's routes,
+//! the middleware stack, and the listener. The only module that imports every domain.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -15,34 +16,17 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::email::Delivery;
 use crate::error::{ApiError, AppJson, Code};
-use crate::host::{Catalog, dev, dev_blobs, dispatch};
+use crate::host::{dev, dev_blobs, dispatch};
 use crate::settings::{RunMode, Settings};
+use crate::state::AppState;
 use crate::store::Stores;
-use crate::store::embedded::FolderBlobs;
 use crate::{health, request_id};
 
 /// The default JSON body limit; routes that need more say so explicitly.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Invocation payloads carry queue messages and Web PubSub frames (up to 1 MB each, base64).
 const INVOCATION_BODY_LIMIT: usize = 4 * 1024 * 1024;
-
-/// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub stores: Stores,
-    pub functions: Arc<Catalog>,
-    /// The embedded blob store, when blobs are local: it serves its own signed URLs.
-    pub dev_blobs: Option<Arc<FolderBlobs>>,
-    /// Where the outbox delivers.
-    pub email: Delivery,
-    /// Signing keys and password hashing.
-    pub auth: Arc<crate::auth::Auth>,
-    /// Realtime delivery: Azure Web PubSub, or the local hub.
-    pub realtime: crate::chat::realtime::Realtime,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -203,46 +187,6 @@ async fn timeout_middleware(
         Err(_) => ApiError::new(Code::Timeout, "The request took too long; retry shortly.")
             .with_retry_after(1)
             .into_response(),
-    }
-}
-
-impl AppState {
-    /// Every client and store, from settings; reads local files only.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let functions = Catalog::load(&settings.script_root)?;
-        let (stores, dev_blobs) = Stores::from_settings(&settings)?;
-        for (name, backend) in stores.backends.all() {
-            tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
-        }
-        let email = Delivery::from_settings(&settings)?;
-        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
-            anyhow::bail!(
-                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
-                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
-            );
-        }
-        tracing::info!(dependency = "email", "email: {}", email.describe());
-        let auth = crate::auth::Auth::new(&settings, &stores)?;
-        let realtime = crate::chat::realtime::Realtime::from_settings(&settings)?;
-        if matches!(realtime, crate::chat::realtime::Realtime::Local(_))
-            && settings.on_azure
-            && !settings.allow_embedded
-        {
-            anyhow::bail!(
-                "running in Azure with no realtime service: set WEBPUBSUB_CONNECTION_STRING, \
-                 or ALLOW_EMBEDDED=true"
-            );
-        }
-        tracing::info!(dependency = "realtime", "realtime: {}", realtime.describe());
-        Ok(AppState {
-            settings: Arc::new(settings),
-            stores,
-            functions: Arc::new(functions),
-            dev_blobs,
-            email,
-            auth,
-            realtime,
-        })
     }
 }
 

@@ -1,0 +1,67 @@
+//! The shared state every handler and function reaches, and how it is built from settings.
+//! It sits below the domains: it holds their services (signing keys, realtime delivery, email)
+//! but none of their routes; `router.rs` composes those.
+
+use std::sync::Arc;
+
+use crate::email::Delivery;
+use crate::host::Catalog;
+use crate::settings::Settings;
+use crate::store::Stores;
+use crate::store::embedded::FolderBlobs;
+
+/// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub stores: Stores,
+    pub functions: Arc<Catalog>,
+    /// The embedded blob store, when blobs are local: it serves its own signed URLs.
+    pub dev_blobs: Option<Arc<FolderBlobs>>,
+    /// Where the outbox delivers.
+    pub email: Delivery,
+    /// Signing keys and password hashing.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Realtime delivery: Azure Web PubSub, or the local hub.
+    pub realtime: crate::chat::realtime::Realtime,
+}
+
+impl AppState {
+    /// Every client and store, from settings; reads local files only.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let functions = Catalog::load(&settings.script_root)?;
+        let (stores, dev_blobs) = Stores::from_settings(&settings)?;
+        for (name, backend) in stores.backends.all() {
+            tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
+        }
+        let email = Delivery::from_settings(&settings)?;
+        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
+            anyhow::bail!(
+                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
+                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
+            );
+        }
+        tracing::info!(dependency = "email", "email: {}", email.describe());
+        let auth = crate::auth::Auth::new(&settings, &stores)?;
+        let realtime = crate::chat::realtime::Realtime::from_settings(&settings)?;
+        if matches!(realtime, crate::chat::realtime::Realtime::Local(_))
+            && settings.on_azure
+            && !settings.allow_embedded
+        {
+            anyhow::bail!(
+                "running in Azure with no realtime service: set WEBPUBSUB_CONNECTION_STRING, \
+                 or ALLOW_EMBEDDED=true"
+            );
+        }
+        tracing::info!(dependency = "realtime", "realtime: {}", realtime.describe());
+        Ok(AppState {
+            settings: Arc::new(settings),
+            stores,
+            functions: Arc::new(functions),
+            dev_blobs,
+            email,
+            auth,
+            realtime,
+        })
+    }
+}
