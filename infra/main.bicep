@@ -57,6 +57,10 @@ param instanceMemoryMB int = 2048
 @description('Email address that receives the alerts (empty: alert rules without an action group).')
 param alertEmail string = ''
 
+@description('Region of the Static Web App (the frontend); it is offered in these regions only.')
+@allowed(['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia'])
+param staticWebAppLocation string = 'westeurope'
+
 param archiveAfterDays int = 365
 param backupRetentionDays int = 30
 
@@ -230,7 +234,21 @@ module functionApp 'modules/functionapp.bicep' = {
   dependsOn: [keyVault, storage]
 }
 
+// The frontend, with the Function App as its linked backend: the browser calls /api on the
+// frontend's own origin. appBaseUrl is then https://<defaultHostName> or a custom domain on it.
+module staticWebApp 'modules/staticwebapp.bicep' = {
+  name: 'staticwebapp'
+  params: {
+    name: '${name}-web-${suffix}'
+    location: staticWebAppLocation
+    functionAppId: functionApp.outputs.id
+    functionAppLocation: location
+  }
+}
+
 output functionAppName string = functionApp.outputs.name
+output staticWebAppName string = staticWebApp.outputs.name
+output frontendUrl string = 'https://${staticWebApp.outputs.defaultHostName}'
 output apiBaseUrl string = 'https://${functionApp.outputs.hostName}/api'
 output webPubSubHub string = 'chat'
 output identityClientId string = identity.outputs.clientId

@@ -66,5 +66,6 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 output name string = site.name
+output id string = site.id
 output hostName string = site.properties.defaultHostName
 output storageAccountName string = storageAccountName
