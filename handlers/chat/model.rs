@@ -320,3 +320,26 @@ impl Action {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The enums' serde names are the strings stored before they existed.
+    #[test]
+    fn closed_sets_keep_their_stored_strings() {
+        assert_eq!(json!(ConversationKind::Direct), "direct");
+        assert_eq!(json!(ConversationKind::Group), "group");
+        assert_eq!(json!(MemberRole::Admin), "admin");
+        assert_eq!(json!(MemberRole::Member), "member");
+        assert_eq!(json!(MessageKind::Message), MessageKind::Message.as_str());
+        assert_eq!(json!(MessageKind::Claim), MessageKind::Claim.as_str());
+        for kind in [ConversationKind::Direct, ConversationKind::Group] {
+            let name = json!(kind);
+            assert_eq!(ConversationKind::parse(name.as_str().unwrap()), Some(kind));
+        }
+        assert_eq!(ConversationKind::parse("Group"), None);
+    }
+}

@@ -73,3 +73,15 @@ pub async fn clear(state: &AppState) -> StoreResult<()> {
     checkpoints(state).remove(CHECKPOINT, CHECKPOINT).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint a previous run left must still be understood.
+    #[test]
+    fn phases_keep_their_stored_strings() {
+        assert_eq!(serde_json::json!(Phase::Writing), "writing");
+        assert_eq!(serde_json::json!(Phase::Deleting), "deleting");
+    }
+}

@@ -264,3 +264,52 @@ pub async fn sent_by(state: &AppState, user_id: &str) -> ApiResult<Vec<MessageDo
         .limit(500);
     Ok(messages(state).query_all(None, &query).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn message(ttl: Option<i64>) -> MessageDoc {
+        MessageDoc {
+            id: "0190a0a0-0000-7000-8000-000000000001".into(),
+            conversation_id: "c1".into(),
+            kind: MessageKind::Message,
+            sender_id: "u1".into(),
+            client_message_id: "m-1".into(),
+            text: Some("Hi".into()),
+            ciphertext: None,
+            attachments: Vec::new(),
+            reply_to: None,
+            created_at: "2025-01-31T10:00:00Z".parse().unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            sender_deleted: false,
+            search_text: Some("hi".into()),
+            ttl,
+        }
+    }
+
+    /// Claims already stored must keep reading, so their shape is the one written before.
+    #[test]
+    fn a_claim_is_stored_as_before() {
+        let claim = serde_json::to_value(ClaimDoc::of(&message(None))).unwrap();
+        assert_eq!(claim["id"], json!(claim_id("u1", "m-1")));
+        assert!(claim["id"].as_str().unwrap().starts_with(CLAIM_PREFIX));
+        assert_eq!(claim["conversationId"], "c1");
+        assert_eq!(claim["kind"], "claim");
+        assert_eq!(claim["senderId"], "u1");
+        assert_eq!(claim["ttl"], CLAIM_TTL_SECONDS);
+        assert_eq!(claim["message"]["kind"], "message");
+        assert_eq!(claim["message"]["clientMessageId"], "m-1");
+        assert!(claim["message"].get("ciphertext").is_none());
+    }
+
+    #[test]
+    fn a_claim_lives_no_longer_than_its_message() {
+        assert_eq!(ClaimDoc::of(&message(Some(60))).ttl, 60);
+        let long = CLAIM_TTL_SECONDS * 2;
+        assert_eq!(ClaimDoc::of(&message(Some(long))).ttl, CLAIM_TTL_SECONDS);
+    }
+}
