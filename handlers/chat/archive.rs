@@ -24,15 +24,16 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::model::MessageDoc;
+use super::store::checkpoint::{self, Checkpoint, Phase};
+use super::store::{self as chat, messages};
 use crate::auth::extract::AdminUser;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{BlobProps, Cmp, Filter, Order, PutOptions, Query as StoreQuery, StoreError};
+use crate::store::{BlobProps, PutOptions};
 
 pub const CONTAINER: &str = "archives";
 /// The most messages one part holds.
 pub const PART_MAX: u32 = 5000;
-const CHECKPOINT: &str = "archive-messages-checkpoint";
 
 /// Where a test makes a run fail, to prove the next one recovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,20 +70,6 @@ pub struct Summary {
     pub resumed: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Checkpoint {
-    id: String,
-    /// `writing` (the blob may or may not exist) or `deleting` (the blob is verified).
-    phase: String,
-    conversation_id: String,
-    blob: String,
-    count: u64,
-    first_message_id: String,
-    last_message_id: String,
-    sha256: String,
-}
-
 /// A part's blob metadata, as the admin list shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -106,7 +93,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Gzip JSON Lines of `messages` and its SHA-256.
-fn encode(messages: &[Value]) -> anyhow::Result<(Vec<u8>, String)> {
+fn encode(messages: &[MessageDoc]) -> anyhow::Result<(Vec<u8>, String)> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     for message in messages {
         serde_json::to_writer(&mut gz, message)?;
@@ -117,8 +104,8 @@ fn encode(messages: &[Value]) -> anyhow::Result<(Vec<u8>, String)> {
     Ok((bytes, sha))
 }
 
-/// The messages of a part, checked against its SHA-256.
-pub fn decode(bytes: &[u8], sha256: &str) -> anyhow::Result<Vec<Value>> {
+/// The lines of a part, each one message as JSON, checked against its SHA-256.
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], sha256: &str) -> anyhow::Result<Vec<T>> {
     anyhow::ensure!(
         hex(&Sha256::digest(bytes)) == sha256,
         "the archive's SHA-256 does not match"
@@ -164,44 +151,13 @@ fn to_part(name: String, props: &BlobProps) -> Option<ArchivePart> {
     })
 }
 
-fn strip_system(mut value: Value) -> Value {
-    if let Some(object) = value.as_object_mut() {
-        object.retain(|k, _| !k.starts_with('_'));
-    }
-    value
-}
-
-async fn save_checkpoint(state: &AppState, checkpoint: &Checkpoint) -> anyhow::Result<()> {
-    state
-        .stores
-        .documents
-        .upsert("jobs", CHECKPOINT, serde_json::to_value(checkpoint)?)
-        .await?;
-    Ok(())
-}
-
-async fn clear_checkpoint(state: &AppState) -> anyhow::Result<()> {
-    match state
-        .stores
-        .documents
-        .delete("jobs", CHECKPOINT, CHECKPOINT)
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Reads a part back and checks it is what the checkpoint says; returns its message ids.
 async fn verify(state: &AppState, checkpoint: &Checkpoint) -> anyhow::Result<Option<Vec<String>>> {
     let Some((bytes, _)) = state.stores.blobs.get(CONTAINER, &checkpoint.blob).await? else {
         return Ok(None);
     };
-    let messages = decode(&bytes, &checkpoint.sha256)?;
-    let ids: Vec<String> = messages
-        .iter()
-        .map(|m| m["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let messages: Vec<MessageDoc> = decode(&bytes, &checkpoint.sha256)?;
+    let ids: Vec<String> = messages.into_iter().map(|m| m.id).collect();
     anyhow::ensure!(
         ids.len() as u64 == checkpoint.count
             && ids.first() == Some(&checkpoint.first_message_id)
@@ -222,35 +178,21 @@ async fn delete_messages(
         if fail_at == Some(FailPoint::MidDelete) && n == ids.len() / 2 {
             return Err(injected(FailPoint::MidDelete));
         }
-        match state
-            .stores
-            .documents
-            .delete("messages", conversation_id, id)
-            .await
-        {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+        messages::remove(state, conversation_id, id).await?;
     }
     Ok(())
 }
 
 /// Finishes the part a previous run left, if any.
 async fn resume(state: &AppState) -> anyhow::Result<bool> {
-    let Some(doc) = state
-        .stores
-        .documents
-        .get("jobs", CHECKPOINT, CHECKPOINT)
-        .await?
-    else {
+    let Some(checkpoint) = checkpoint::load(state).await? else {
         return Ok(false);
     };
-    let checkpoint: Checkpoint = serde_json::from_value(doc.value)?;
     match verify(state, &checkpoint).await? {
         Some(ids) => {
             delete_messages(state, &checkpoint.conversation_id, &ids, None).await?;
         }
-        None if checkpoint.phase == "deleting" => {
+        None if checkpoint.phase == Phase::Deleting => {
             anyhow::bail!(
                 "archive {} is gone although its messages were being deleted",
                 checkpoint.blob
@@ -259,7 +201,7 @@ async fn resume(state: &AppState) -> anyhow::Result<bool> {
         // Never written: the messages are all still live and will be archived again.
         None => {}
     }
-    clear_checkpoint(state).await?;
+    checkpoint::clear(state).await?;
     Ok(true)
 }
 
@@ -289,23 +231,21 @@ async fn archive_part(
     state: &AppState,
     conversation_id: &str,
     day: NaiveDate,
-    messages: Vec<Value>,
+    messages: Vec<MessageDoc>,
     options: &Options,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let (bytes, sha256) = encode(&messages)?;
-    let id_of = |m: &Value| m["id"].as_str().unwrap_or_default().to_owned();
-    let mut checkpoint = Checkpoint {
-        id: CHECKPOINT.into(),
-        phase: "writing".into(),
-        conversation_id: conversation_id.to_owned(),
-        blob: free_name(state, conversation_id, day).await?,
-        count: messages.len() as u64,
-        first_message_id: messages.first().map(id_of).unwrap_or_default(),
-        last_message_id: messages.last().map(id_of).unwrap_or_default(),
-        sha256: sha256.clone(),
-    };
-    save_checkpoint(state, &checkpoint).await?;
+    let id_of = |m: &MessageDoc| m.id.clone();
+    let mut checkpoint = Checkpoint::writing(
+        conversation_id,
+        free_name(state, conversation_id, day).await?,
+        messages.len() as u64,
+        messages.first().map(id_of).unwrap_or_default(),
+        messages.last().map(id_of).unwrap_or_default(),
+        sha256.clone(),
+    );
+    checkpoint::save(state, &checkpoint).await?;
     if options.fail_at == Some(FailPoint::AfterCheckpoint) {
         return Err(injected(FailPoint::AfterCheckpoint));
     }
@@ -342,22 +282,14 @@ async fn archive_part(
     let ids = verify(state, &checkpoint)
         .await?
         .ok_or_else(|| anyhow::anyhow!("archive {} vanished after upload", checkpoint.blob))?;
-    checkpoint.phase = "deleting".into();
-    save_checkpoint(state, &checkpoint).await?;
+    checkpoint.phase = Phase::Deleting;
+    checkpoint::save(state, &checkpoint).await?;
     delete_messages(state, conversation_id, &ids, options.fail_at).await?;
-    clear_checkpoint(state).await?;
+    checkpoint::clear(state).await?;
     summary.parts += 1;
     summary.messages += checkpoint.count;
     summary.bytes += size;
     Ok(())
-}
-
-fn day_of(message: &Value) -> Option<NaiveDate> {
-    message["createdAt"]
-        .as_str()?
-        .parse::<DateTime<Utc>>()
-        .ok()
-        .map(|t| t.date_naive())
 }
 
 /// One archival run: the unfinished part first, then every conversation's old messages.
@@ -366,39 +298,27 @@ pub async fn run(state: &AppState, options: &Options) -> anyhow::Result<Summary>
         resumed: resume(state).await?,
         ..Default::default()
     };
-    let docs = &state.stores.documents;
     let cutoff = options.cutoff.to_rfc3339();
-    let conversations = StoreQuery::default().limit(100);
     let mut page_token: Option<String> = None;
     loop {
-        let page = docs
-            .query("conversations", None, &conversations, page_token.as_deref())
-            .await?;
-        for conversation in &page.items {
-            let id = conversation.id().to_owned();
-            let old = StoreQuery::default()
-                .filter(Filter::eq("kind", "message"))
-                .filter(Filter::new("createdAt", Cmp::Lt, cutoff.as_str()))
-                .order_by("id", Order::Asc)
-                .limit(PART_MAX);
+        let (conversations, next) = chat::conversations_page(state, page_token.as_deref()).await?;
+        for conversation in &conversations {
+            let id = &conversation.id;
             // What is archived is deleted, so the query starts over until nothing is left.
             loop {
-                let batch = docs.query("messages", Some(&id), &old, None).await?;
-                let Some(first) = batch.items.first() else {
+                let batch = messages::older_than(state, id, &cutoff, PART_MAX).await?;
+                let Some(first) = batch.first() else {
                     break;
                 };
-                let day = day_of(&first.value)
-                    .ok_or_else(|| anyhow::anyhow!("message {} has no createdAt", first.id()))?;
-                let part: Vec<Value> = batch
-                    .items
+                let day = first.created_at.date_naive();
+                let part: Vec<MessageDoc> = batch
                     .into_iter()
-                    .map(|d| strip_system(d.value))
-                    .take_while(|m| day_of(m) == Some(day))
+                    .take_while(|m| m.created_at.date_naive() == day)
                     .collect();
-                archive_part(state, &id, day, part, options, &mut summary).await?;
+                archive_part(state, id, day, part, options, &mut summary).await?;
             }
         }
-        match page.continuation {
+        match next {
             Some(next) => page_token = Some(next),
             None => return Ok(summary),
         }
@@ -439,7 +359,19 @@ pub async fn has_archive(state: &AppState, conversation_id: &str) -> ApiResult<b
 }
 
 /// The messages of one part.
+pub async fn read_messages(state: &AppState, part: &ArchivePart) -> ApiResult<Vec<MessageDoc>> {
+    read(state, part).await
+}
+
+/// The messages of one part as the JSON lines say, for checks of what exactly was archived.
 pub async fn read_part(state: &AppState, part: &ArchivePart) -> ApiResult<Vec<Value>> {
+    read(state, part).await
+}
+
+async fn read<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    part: &ArchivePart,
+) -> ApiResult<Vec<T>> {
     let (bytes, _) = state
         .stores
         .blobs
@@ -456,13 +388,11 @@ pub async fn rewrite_part(
     change: impl Fn(&mut MessageDoc) -> bool,
 ) -> ApiResult<u64> {
     let mut changed = 0;
-    let mut messages = Vec::new();
-    for value in read_part(state, part).await? {
-        let mut message: MessageDoc = serde_json::from_value(value).map_err(ApiError::internal)?;
-        if change(&mut message) {
+    let mut messages = read_messages(state, part).await?;
+    for message in &mut messages {
+        if change(message) {
             changed += 1;
         }
-        messages.push(serde_json::to_value(&message).map_err(ApiError::internal)?);
     }
     if changed == 0 {
         return Ok(0);
@@ -576,16 +506,9 @@ pub async fn restore(
         }
         // Messages first, then the part: a restore cut short is finished by repeating it, and
         // no message exists both live and archived once it completes.
-        for message in read_part(&state, &part).await? {
-            match state
-                .stores
-                .documents
-                .create("messages", &request.conversation_id, message)
-                .await
-            {
-                Ok(_) | Err(StoreError::Conflict) => restored.messages += 1,
-                Err(e) => return Err(e.into()),
-            }
+        for message in read_messages(&state, &part).await? {
+            messages::create(&state, &message).await?;
+            restored.messages += 1;
         }
         state.stores.blobs.delete(CONTAINER, &part.blob).await?;
         restored.parts += 1;

@@ -9,14 +9,14 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{
-    ADMIN, Action, Conversation, ConversationDoc, DIRECT, GROUP, MAX_PARTICIPANTS, MEMBER,
+    Action, Conversation, ConversationDoc, ConversationKind, MAX_PARTICIPANTS, MemberRole,
     MembershipDoc, group_of,
 };
 use super::store::{self as chat, not_found};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{PatchOp, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -95,9 +95,9 @@ fn membership(conversation: &ConversationDoc, user_id: &str) -> MembershipDoc {
     MembershipDoc {
         id: conversation.id.clone(),
         user_id: user_id.to_owned(),
-        kind: conversation.kind.clone(),
+        kind: conversation.kind,
         name: conversation.name.clone(),
-        peer_id: (conversation.kind == DIRECT)
+        peer_id: (conversation.kind == ConversationKind::Direct)
             .then(|| {
                 conversation
                     .participant_ids
@@ -107,9 +107,9 @@ fn membership(conversation: &ConversationDoc, user_id: &str) -> MembershipDoc {
             })
             .flatten(),
         role: if conversation.admins.iter().any(|a| a == user_id) {
-            ADMIN.into()
+            MemberRole::Admin
         } else {
-            MEMBER.into()
+            MemberRole::Member
         },
         unread_count: 0,
         last_message: None,
@@ -155,8 +155,9 @@ pub async fn create(
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
-    match request.kind.as_str() {
-        DIRECT => {
+    let kind = ConversationKind::parse(&request.kind);
+    match kind {
+        Some(ConversationKind::Direct) => {
             if others.len() != 1 {
                 errors.insert(
                     "participantIds".into(),
@@ -170,7 +171,7 @@ pub async fn create(
                 );
             }
         }
-        GROUP => {
+        Some(ConversationKind::Group) => {
             if others.is_empty() || others.len() >= MAX_PARTICIPANTS {
                 errors.insert(
                     "participantIds".into(),
@@ -181,7 +182,7 @@ pub async fn create(
                 );
             }
         }
-        _ => {
+        None => {
             errors.insert("type".into(), vec!["Use direct or group.".into()]);
         }
     }
@@ -198,13 +199,13 @@ pub async fn create(
     let now = Utc::now();
     let mut participants = vec![user.user_id.clone()];
     participants.extend(others);
-    let conversation = if request.kind == DIRECT {
+    let conversation = if kind == Some(ConversationKind::Direct) {
         let mut pair = participants.clone();
         pair.sort();
         ConversationDoc {
             // One id per pair: two creations race on it and one wins, across instances.
             id: format!("dm-{}-{}", pair[0], pair[1]),
-            kind: DIRECT.into(),
+            kind: ConversationKind::Direct,
             name: None,
             created_by: user.user_id.clone(),
             participant_ids: pair,
@@ -216,7 +217,7 @@ pub async fn create(
     } else {
         ConversationDoc {
             id: uuid::Uuid::new_v4().to_string(),
-            kind: GROUP.into(),
+            kind: ConversationKind::Group,
             name: name.map(str::to_owned),
             created_by: user.user_id.clone(),
             participant_ids: participants,
@@ -226,21 +227,16 @@ pub async fn create(
             updated_at: now,
         }
     };
-    let value = serde_json::to_value(&conversation).map_err(ApiError::internal)?;
-    let (status, conversation) = match state
-        .stores
-        .documents
-        .create("conversations", &conversation.id, value)
-        .await
-    {
-        Ok(_) => (StatusCode::CREATED, conversation),
-        Err(StoreError::Conflict) if conversation.kind == DIRECT => {
-            let (existing, _) = chat::conversation(&state, &conversation.id)
-                .await?
-                .ok_or_else(not_found)?;
-            (StatusCode::OK, existing)
-        }
-        Err(e) => return Err(e.into()),
+    let (status, conversation) = if chat::create_conversation(&state, &conversation).await? {
+        (StatusCode::CREATED, conversation)
+    } else if conversation.kind == ConversationKind::Direct {
+        let existing = chat::conversation(&state, &conversation.id)
+            .await?
+            .ok_or_else(not_found)?;
+        (StatusCode::OK, existing)
+    } else {
+        // A group id is a fresh UUID: taken, it is a fault of ours, reported as the store's.
+        return Err(StoreError::Conflict.into());
     };
     // Also on the 200 path: a creation that failed halfway is finished here.
     let mut actions = open(&state, &conversation).await?;
@@ -307,13 +303,13 @@ pub async fn update(
     AppJson(patch): AppJson<ConversationPatch>,
 ) -> ApiResult<AppJson<Conversation>> {
     let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
-    if current.kind == GROUP && membership.role != ADMIN {
+    if current.kind == ConversationKind::Group && membership.role != MemberRole::Admin {
         return Err(forbidden("Only the group's admins can change it."));
     }
     let mut errors = FieldErrors::new();
     let name = patch.name.as_deref().map(str::trim);
     if let Some(name) = name {
-        if current.kind == DIRECT {
+        if current.kind == ConversationKind::Direct {
             errors.insert(
                 "name".into(),
                 vec!["A direct conversation has no name.".into()],
@@ -345,13 +341,7 @@ pub async fn update(
     .await?;
     if let Some(name) = name {
         for member in &conversation.participant_ids {
-            chat::patch_membership(
-                &state,
-                member,
-                &id,
-                &[PatchOp::Set("/name".into(), json!(name))],
-            )
-            .await?;
+            chat::set_member_name(&state, member, &id, name).await?;
         }
     }
     state
@@ -381,13 +371,13 @@ pub async fn add_participant(
     AppJson(request): AppJson<NewParticipant>,
 ) -> ApiResult<AppJson<Conversation>> {
     let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
-    if current.kind != GROUP {
+    if current.kind != ConversationKind::Group {
         return Err(ApiError::new(
             Code::NotAGroup,
             "Participants change in groups only; start a group instead.",
         ));
     }
-    if membership.role != ADMIN {
+    if membership.role != MemberRole::Admin {
         return Err(forbidden("Only the group's admins add participants."));
     }
     if !unknown_users(&state, std::slice::from_ref(&request.user_id))
@@ -441,13 +431,13 @@ pub async fn remove_participant(
     Path((id, target)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (membership, current) = chat::member_of(&state, &user.user_id, &id).await?;
-    if current.kind != GROUP {
+    if current.kind != ConversationKind::Group {
         return Err(ApiError::new(
             Code::NotAGroup,
             "A direct conversation has no participants to remove.",
         ));
     }
-    if target != user.user_id && membership.role != ADMIN {
+    if target != user.user_id && membership.role != MemberRole::Admin {
         return Err(forbidden("Only the group's admins remove others."));
     }
     if !current.participant_ids.contains(&target) {
@@ -465,7 +455,7 @@ pub async fn leave(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiRe
         c.participant_ids.retain(|p| p != user_id);
         c.admins.retain(|a| a != user_id);
         promoted = None;
-        if c.kind == GROUP
+        if c.kind == ConversationKind::Group
             && c.admins.is_empty()
             && let Some(first) = c.participant_ids.first()
         {
@@ -476,13 +466,7 @@ pub async fn leave(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiRe
     })
     .await?;
     if let Some(admin) = &promoted {
-        chat::patch_membership(
-            state,
-            admin,
-            id,
-            &[PatchOp::Set("/role".into(), json!(ADMIN))],
-        )
-        .await?;
+        chat::set_member_role(state, admin, id, MemberRole::Admin).await?;
     }
     chat::remove_membership(state, user_id, id).await?;
     state

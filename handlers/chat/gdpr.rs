@@ -4,35 +4,40 @@
 
 use serde_json::{Value, json};
 
-use super::store as chat;
+use super::model::{Message, MessageKind};
+use super::store::{self as chat, keys, messages};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub async fn export(state: &AppState, user_id: &str) -> ApiResult<Value> {
     let memberships = chat::all_memberships(state, user_id).await?;
-    let messages = super::messages::sent_by(state, user_id).await?;
+    let sent: Vec<Message> = messages::sent_by(state, user_id)
+        .await?
+        .into_iter()
+        .map(Message::from)
+        .collect();
     let mut archived = Vec::new();
     for membership in &memberships {
         for part in super::archive::parts(state, Some(&membership.id)).await? {
             archived.extend(
-                super::archive::read_part(state, &part)
+                super::archive::read_messages(state, &part)
                     .await?
                     .into_iter()
-                    .filter(|m| m["senderId"] == user_id && m["kind"] == "message"),
+                    .filter(|m| m.sender_id == user_id && m.kind == MessageKind::Message),
             );
         }
     }
     Ok(json!({
         "memberships": memberships,
-        "messages": messages,
+        "messages": sent,
         "archivedMessages": archived,
-        "keyBackup": super::keys::backup_of(state, user_id).await?,
+        "keyBackup": keys::backup(state, user_id).await?.map(|b| b.backup),
     }))
 }
 
 pub async fn erase(state: &AppState, user_id: &str) -> ApiResult<u64> {
     let conversations = chat::conversation_ids(state, user_id).await?;
-    let mut removed = super::keys::erase(state, user_id, &conversations).await?;
+    let mut removed = keys::erase(state, user_id, &conversations).await?;
     // Archived messages get the same tombstone as live ones.
     for id in &conversations {
         for part in super::archive::parts(state, Some(id)).await? {
@@ -52,6 +57,6 @@ pub async fn erase(state: &AppState, user_id: &str) -> ApiResult<u64> {
         super::conversations::leave(state, id, user_id, user_id).await?;
         removed += 1;
     }
-    removed += super::messages::tombstone_sender(state, user_id).await?;
+    removed += messages::tombstone_sender(state, user_id).await?;
     Ok(removed)
 }

@@ -1,23 +1,19 @@
 //! End-to-end encryption support: per-member key envelopes of a conversation and a user's key
 //! backup. Both are opaque to the server, which stores them for the clients that can read
-//! them, size-limited.
-//!
-//! Envelopes live in `keys` (partition `/conversationId`, id = the recipient's user id). A key
-//! backup lives there too, in the partition `backup-{userId}` (id `backup`), so no other
-//! container needs to exist for it.
+//! them, size-limited (`store::keys` says where they are kept).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::store::{self as chat, parse};
+use super::store as chat;
+use super::store::keys::{self as store, EnvelopeDoc};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 const MAX_ENVELOPE_BYTES: usize = 16 * 1024;
 const MAX_BACKUP_BYTES: usize = 64 * 1024;
@@ -30,7 +26,7 @@ pub struct Envelopes {
     pub envelopes: Map<String, Value>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
     #[schema(value_type = Object)]
@@ -48,7 +44,7 @@ pub struct KeyBackup {
     pub backup: Value,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredBackup {
     #[schema(value_type = Object)]
@@ -56,8 +52,13 @@ pub struct StoredBackup {
     pub updated_at: DateTime<Utc>,
 }
 
-fn backup_partition(user_id: &str) -> String {
-    format!("backup-{user_id}")
+impl From<store::BackupDoc> for StoredBackup {
+    fn from(doc: store::BackupDoc) -> Self {
+        StoredBackup {
+            backup: doc.backup,
+            updated_at: doc.updated_at,
+        }
+    }
 }
 
 #[utoipa::path(put, path = "/api/v1/conversations/{id}/keys", tag = "chat", security(("bearer" = [])),
@@ -96,11 +97,14 @@ pub async fn put_envelopes(
     }
     let now = Utc::now();
     for (member, envelope) in request.envelopes {
-        let doc = json!({
-            "id": member, "conversationId": id, "envelope": envelope,
-            "from": user.user_id, "updatedAt": now,
-        });
-        state.stores.documents.upsert("keys", &id, doc).await?;
+        let doc = EnvelopeDoc {
+            id: member,
+            conversation_id: id.clone(),
+            envelope,
+            from: user.user_id.clone(),
+            updated_at: now,
+        };
+        store::put_envelope(&state, &doc).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -117,13 +121,14 @@ pub async fn my_envelope(
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<Envelope>> {
     chat::member(&state, &user.user_id, &id).await?;
-    let doc = state
-        .stores
-        .documents
-        .get("keys", &id, &user.user_id)
+    let doc = store::envelope(&state, &id, &user.user_id)
         .await?
         .ok_or_else(|| ApiError::new(Code::NoKey, "No key was stored for you here."))?;
-    Ok(AppJson(parse(doc.value)?))
+    Ok(AppJson(Envelope {
+        envelope: doc.envelope,
+        from: doc.from,
+        updated_at: doc.updated_at,
+    }))
 }
 
 #[utoipa::path(put, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])), request_body = KeyBackup,
@@ -142,20 +147,8 @@ pub async fn put_backup(
             "A key backup is 1 byte to 64 KiB of JSON.",
         ));
     }
-    let partition = backup_partition(&user.user_id);
-    let stored = StoredBackup {
-        backup: request.backup,
-        updated_at: Utc::now(),
-    };
-    let mut doc = serde_json::to_value(&stored).map_err(ApiError::internal)?;
-    doc["id"] = json!("backup");
-    doc["conversationId"] = json!(partition);
-    state
-        .stores
-        .documents
-        .upsert("keys", &partition, doc)
-        .await?;
-    Ok(AppJson(stored))
+    let stored = store::put_backup(&state, &user.user_id, request.backup, Utc::now()).await?;
+    Ok(AppJson(stored.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])),
@@ -167,40 +160,8 @@ pub async fn get_backup(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<AppJson<StoredBackup>> {
-    let partition = backup_partition(&user.user_id);
-    let doc = state
-        .stores
-        .documents
-        .get("keys", &partition, "backup")
+    let doc = store::backup(&state, &user.user_id)
         .await?
         .ok_or_else(|| ApiError::new(Code::NoBackup, "No key backup is stored."))?;
-    Ok(AppJson(parse(doc.value)?))
-}
-
-/// The user's backup, for the export.
-pub async fn backup_of(state: &AppState, user_id: &str) -> ApiResult<Option<Value>> {
-    let doc = state
-        .stores
-        .documents
-        .get("keys", &backup_partition(user_id), "backup")
-        .await?;
-    Ok(doc.map(|d| d.value["backup"].clone()))
-}
-
-/// Removes the user's backup and the envelopes addressed to them in `conversations`.
-pub async fn erase(state: &AppState, user_id: &str, conversations: &[String]) -> ApiResult<u64> {
-    let docs = &state.stores.documents;
-    let mut removed = 0;
-    let targets = conversations
-        .iter()
-        .map(|c| (c.clone(), user_id.to_owned()))
-        .chain([(backup_partition(user_id), "backup".to_owned())]);
-    for (partition, id) in targets {
-        match docs.delete("keys", &partition, &id).await {
-            Ok(()) => removed += 1,
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(removed)
+    Ok(AppJson(doc.into()))
 }

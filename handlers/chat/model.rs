@@ -13,12 +13,54 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub const DIRECT: &str = "direct";
-pub const GROUP: &str = "group";
-pub const ADMIN: &str = "admin";
-pub const MEMBER: &str = "member";
 pub const MAX_PARTICIPANTS: usize = 256;
 pub const MAX_TEXT: usize = 4000;
+
+/// What a conversation is; its serde names are the stored strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+impl ConversationKind {
+    /// The kind a request names. A function, not serde, so that a bad one is a field error of
+    /// `VALIDATION_FAILED` rather than an unreadable body.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "direct" => Some(Self::Direct),
+            "group" => Some(Self::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A member's role in a conversation; its serde names are the stored strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Admin,
+    Member,
+}
+
+/// What a document of the `messages` container is: a message, or the claim of a
+/// `clientMessageId` beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Message,
+    Claim,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::Claim => "claim",
+        }
+    }
+}
 
 /// The Web PubSub group of a conversation.
 pub fn group_of(conversation_id: &str) -> String {
@@ -29,9 +71,8 @@ pub fn group_of(conversation_id: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDoc {
     pub id: String,
-    /// `direct` or `group`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ConversationKind,
     #[serde(default)]
     pub name: Option<String>,
     pub created_by: String,
@@ -61,14 +102,13 @@ pub struct MembershipDoc {
     pub id: String,
     pub user_id: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ConversationKind,
     #[serde(default)]
     pub name: Option<String>,
     /// The other participant of a direct conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_id: Option<String>,
-    /// `admin` or `member`.
-    pub role: String,
+    pub role: MemberRole,
     #[serde(default)]
     pub unread_count: i64,
     #[serde(default)]
@@ -94,8 +134,8 @@ pub struct Attachment {
 pub struct MessageDoc {
     pub id: String,
     pub conversation_id: String,
-    /// `message` (claims share the container).
-    pub kind: String,
+    /// Always `message` (claims share the container).
+    pub kind: MessageKind,
     pub sender_id: String,
     pub client_message_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,11 +232,13 @@ pub struct Conversation {
     pub id: String,
     /// `direct` or `group`.
     #[serde(rename = "type")]
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: ConversationKind,
     pub name: Option<String>,
     pub peer_id: Option<String>,
     /// The caller's role: `admin` or `member`.
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: MemberRole,
     pub unread_count: i64,
     pub last_message: Option<LastMessage>,
     pub last_activity_at: DateTime<Utc>,
@@ -213,10 +255,10 @@ impl Conversation {
     pub fn from_membership(m: &MembershipDoc) -> Self {
         Conversation {
             id: m.id.clone(),
-            kind: m.kind.clone(),
+            kind: m.kind,
             name: m.name.clone(),
             peer_id: m.peer_id.clone(),
-            role: m.role.clone(),
+            role: m.role,
             unread_count: m.unread_count.max(0),
             last_message: m.last_message.clone(),
             last_activity_at: m.last_activity_at,
@@ -276,5 +318,28 @@ impl Action {
                 "actionName": "removeUserFromGroup", "userId": user_id, "group": group,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The enums' serde names are the strings stored before they existed.
+    #[test]
+    fn closed_sets_keep_their_stored_strings() {
+        assert_eq!(json!(ConversationKind::Direct), "direct");
+        assert_eq!(json!(ConversationKind::Group), "group");
+        assert_eq!(json!(MemberRole::Admin), "admin");
+        assert_eq!(json!(MemberRole::Member), "member");
+        assert_eq!(json!(MessageKind::Message), MessageKind::Message.as_str());
+        assert_eq!(json!(MessageKind::Claim), MessageKind::Claim.as_str());
+        for kind in [ConversationKind::Direct, ConversationKind::Group] {
+            let name = json!(kind);
+            assert_eq!(ConversationKind::parse(name.as_str().unwrap()), Some(kind));
+        }
+        assert_eq!(ConversationKind::parse("Group"), None);
     }
 }
