@@ -112,8 +112,8 @@ pub async fn signup(
         }
         _ => None,
     };
-    let admission = admit(&state.settings.auth, &email, invite, Utc::now())?;
     let now = Utc::now();
+    let admission = admit(&state.settings.auth, &email, invite, now)?;
     let user = UserDoc {
         id: uuid::Uuid::new_v4().to_string(),
         email: email.as_str().to_owned(),
