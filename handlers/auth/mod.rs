@@ -8,6 +8,7 @@ pub mod onetime;
 pub mod password;
 pub mod routes;
 pub mod sessions;
+pub mod store;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -41,21 +42,21 @@ impl Auth {
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(routes::signup))
-        .routes(routes!(routes::login))
-        .routes(routes!(routes::refresh))
-        .routes(routes!(routes::logout))
-        .routes(routes!(routes::logout_all))
-        .routes(routes!(routes::list_sessions))
-        .routes(routes!(routes::delete_session))
-        .routes(routes!(routes::forgot_password))
-        .routes(routes!(routes::reset_password))
-        .routes(routes!(routes::verify_email))
-        .routes(routes!(routes::resend_verification))
-        .routes(routes!(routes::magic_link))
-        .routes(routes!(routes::magic_link_verify))
-        .routes(routes!(routes::create_invite))
-        .routes(routes!(routes::check_invite))
+        .routes(routes!(routes::signup::signup))
+        .routes(routes!(routes::login::login))
+        .routes(routes!(routes::sessions::refresh))
+        .routes(routes!(routes::sessions::logout))
+        .routes(routes!(routes::sessions::logout_all))
+        .routes(routes!(routes::sessions::list_sessions))
+        .routes(routes!(routes::sessions::delete_session))
+        .routes(routes!(routes::links::forgot_password))
+        .routes(routes!(routes::links::reset_password))
+        .routes(routes!(routes::links::verify_email))
+        .routes(routes!(routes::links::resend_verification))
+        .routes(routes!(routes::links::magic_link))
+        .routes(routes!(routes::links::magic_link_verify))
+        .routes(routes!(routes::invites::create_invite))
+        .routes(routes!(routes::invites::check_invite))
         .routes(routes!(routes::jwks))
         .routes(routes!(routes::me))
 }

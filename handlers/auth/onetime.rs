@@ -6,14 +6,16 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::sessions::{hash, random_secret};
+use super::store::{self, TokenDoc};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored by its kebab-case name (`verify-email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     VerifyEmail,
     ResetPassword,
@@ -21,14 +23,6 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::VerifyEmail => "verify-email",
-            Purpose::ResetPassword => "reset-password",
-            Purpose::MagicLink => "magic-link",
-        }
-    }
-
     pub fn lifetime(self) -> Duration {
         match self {
             Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
@@ -40,15 +34,14 @@ impl Purpose {
 /// Makes a token for `user_id` and returns it (the only time it exists in clear).
 pub async fn issue(state: &AppState, purpose: Purpose, user_id: &str) -> ApiResult<String> {
     let secret = random_secret();
-    let id = hash(&secret);
-    let doc = json!({
-        "id": id,
-        "purpose": purpose.as_str(),
-        "userId": user_id,
-        "createdAt": chrono::Utc::now(),
-        "ttl": purpose.lifetime().as_secs(),
-    });
-    state.stores.documents.create("tokens", &id, doc).await?;
+    let token = TokenDoc {
+        id: hash(&secret),
+        purpose,
+        user_id: user_id.to_owned(),
+        created_at: chrono::Utc::now(),
+        ttl: purpose.lifetime().as_secs(),
+    };
+    store::create_token(state, &token).await?;
     Ok(secret)
 }
 
@@ -60,16 +53,13 @@ pub async fn consume(state: &AppState, purpose: Purpose, token: &str) -> ApiResu
         return Ok(None);
     }
     let id = hash(token);
-    let docs = &state.stores.documents;
-    let Some(doc) = docs.get("tokens", &id, &id).await? else {
+    let Some(stored) = store::get_token(state, &id).await? else {
         return Ok(None);
     };
-    if doc.value["purpose"] != purpose.as_str() {
+    if stored.purpose != purpose {
         return Ok(None);
     }
-    match docs.delete("tokens", &id, &id).await {
-        Ok(()) => Ok(doc.value["userId"].as_str().map(str::to_owned)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(store::remove_token(state, &id)
+        .await?
+        .then_some(stored.user_id))
 }

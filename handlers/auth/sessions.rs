@@ -11,42 +11,17 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::extract::revoked_key;
+use super::store::{self, SessionDoc};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
-use crate::store::{Cmp, Filter, Order, Query, StoreError};
+use crate::store::Change;
 
 /// How many spent hashes a session remembers for reuse detection.
 const SPENT_KEPT: usize = 50;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionDoc {
-    pub id: String,
-    pub user_id: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: DateTime<Utc>,
-    pub ip: String,
-    pub user_agent: String,
-    pub current_hash: String,
-    #[serde(default)]
-    pub previous_hash: Option<String>,
-    #[serde(default)]
-    pub rotated_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub spent: Vec<String>,
-    /// Absent (not null) while live: list queries select on "not defined".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_reason: Option<String>,
-    /// Seconds after the last write: a session lapses after a week without a refresh.
-    pub ttl: i64,
-}
 
 pub fn hash(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
@@ -120,116 +95,102 @@ pub async fn create(
         revoked_reason: None,
         ttl: state.settings.auth.refresh_token_ttl.as_secs() as i64,
     };
-    let value = serde_json::to_value(&session).map_err(ApiError::internal)?;
-    state
-        .stores
-        .documents
-        .create("sessions", user_id, value)
-        .await?;
-    Ok((session.clone(), token(user_id, &session.id, &secret)))
+    store::create_session(state, &session).await?;
+    let token = token(user_id, &session.id, &secret);
+    Ok((session, token))
 }
 
-async fn read(
+/// What a refresh found in the session it read.
+enum Refresh {
+    /// The presented token was current: the session now holds the hash of this next secret.
+    Rotated(String),
+    /// A sibling tab rotated the presented token a moment ago: its successor, from the cache.
+    Sibling(String),
+    /// A spent token came back: whoever holds it, the session is compromised.
+    Reused,
+    Invalid,
+}
+
+/// Decides a refresh on a freshly read session (the change of `store::update_session`).
+async fn rotate(
     state: &AppState,
-    user_id: &str,
-    session_id: &str,
-) -> ApiResult<Option<(SessionDoc, String)>> {
-    if crate::store::doc_id_ok(session_id).is_err() || crate::store::doc_id_ok(user_id).is_err() {
-        return Ok(None);
+    mut session: SessionDoc,
+    presented_hash: &str,
+) -> ApiResult<(SessionDoc, Change<Refresh>)> {
+    if session.revoked_at.is_some() {
+        return Ok((session, Change::Keep(Refresh::Invalid)));
     }
-    match state
-        .stores
-        .documents
-        .get("sessions", user_id, session_id)
-        .await?
-    {
-        Some(doc) => Ok(Some((
-            serde_json::from_value(doc.value).map_err(ApiError::internal)?,
-            doc.etag,
-        ))),
-        None => Ok(None),
+    if presented_hash != session.current_hash {
+        let previous = session.previous_hash.as_deref() == Some(presented_hash);
+        // Another tab refreshed a moment ago: hand it the same new token.
+        if previous {
+            let key = grace_key(&session.id, presented_hash);
+            if let Some(current) = state.stores.cache.get(&key).await? {
+                return Ok((session, Change::Keep(Refresh::Sibling(current))));
+            }
+            // The winner of a race publishes its token just after its write: wait for it
+            // rather than mistake a sibling tab for a thief.
+            let grace = state.settings.auth.refresh_reuse_grace;
+            let just_rotated = session
+                .rotated_at
+                .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() < grace);
+            if just_rotated {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Ok((session, Change::Retry));
+            }
+        }
+        let outcome = if previous || session.spent.iter().any(|h| h == presented_hash) {
+            Refresh::Reused
+        } else {
+            Refresh::Invalid
+        };
+        return Ok((session, Change::Keep(outcome)));
     }
+    let next = random_secret();
+    let now = Utc::now();
+    session.spent.push(presented_hash.to_owned());
+    if session.spent.len() > SPENT_KEPT {
+        session.spent.remove(0);
+    }
+    session.previous_hash = Some(presented_hash.to_owned());
+    session.current_hash = hash(&next);
+    session.rotated_at = Some(now);
+    session.last_used_at = now;
+    Ok((session, Change::Write(Refresh::Rotated(next))))
 }
 
-/// Spends a refresh token and returns the session with the next one.
+/// Spends a refresh token and returns the session with the next one. A lost race re-reads the
+/// session, so the late one of two concurrent refreshes finds itself the sibling tab.
 pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<(SessionDoc, String)> {
     let parsed = parse(presented).ok_or_else(invalid_refresh)?;
     let presented_hash = hash(parsed.secret);
-    let grace = state.settings.auth.refresh_reuse_grace;
-    for _ in 0..5 {
-        let (mut session, etag) = read(state, parsed.user_id, parsed.session_id)
-            .await?
-            .ok_or_else(invalid_refresh)?;
-        if session.revoked_at.is_some() {
-            return Err(invalid_refresh());
-        }
-        if presented_hash != session.current_hash {
-            // Another tab refreshed a moment ago: hand it the same new token.
-            if session.previous_hash.as_deref() == Some(presented_hash.as_str()) {
-                if let Some(current) = state
-                    .stores
-                    .cache
-                    .get(&grace_key(&session.id, &presented_hash))
-                    .await?
-                {
-                    return Ok((session, token(parsed.user_id, parsed.session_id, &current)));
-                }
-                // The winner of a race publishes its token just after its write: wait for it
-                // rather than mistake a sibling tab for a thief.
-                let just_rotated = session
-                    .rotated_at
-                    .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() < grace);
-                if just_rotated {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
+    let presented_hash = presented_hash.as_str();
+    let (session, outcome) =
+        store::update_session(state, parsed.user_id, parsed.session_id, |session| {
+            rotate(state, session, presented_hash)
+        })
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    let secret = match outcome {
+        Refresh::Rotated(next) => {
+            let grace = state.settings.auth.refresh_reuse_grace;
+            if !grace.is_zero() {
+                let key = grace_key(&session.id, presented_hash);
+                state.stores.cache.set(&key, &next, grace).await?;
             }
-            let spent = session.previous_hash.as_deref() == Some(presented_hash.as_str())
-                || session.spent.contains(&presented_hash);
-            if spent {
-                revoke(state, &session.user_id, &session.id, "refresh token reuse").await?;
-                return Err(ApiError::new(
-                    Code::TokenReused,
-                    "This refresh token was already used; the session has been ended.",
-                ));
-            }
-            return Err(invalid_refresh());
+            next
         }
-        let next = random_secret();
-        let now = Utc::now();
-        session.spent.push(presented_hash.clone());
-        if session.spent.len() > SPENT_KEPT {
-            session.spent.remove(0);
+        Refresh::Sibling(current) => current,
+        Refresh::Reused => {
+            revoke(state, &session.user_id, &session.id, "refresh token reuse").await?;
+            return Err(ApiError::new(
+                Code::TokenReused,
+                "This refresh token was already used; the session has been ended.",
+            ));
         }
-        session.previous_hash = Some(presented_hash.clone());
-        session.current_hash = hash(&next);
-        session.rotated_at = Some(now);
-        session.last_used_at = now;
-        let value = serde_json::to_value(&session).map_err(ApiError::internal)?;
-        match state
-            .stores
-            .documents
-            .replace("sessions", &session.user_id, value, Some(&etag))
-            .await
-        {
-            Ok(_) => {
-                if !grace.is_zero() {
-                    state
-                        .stores
-                        .cache
-                        .set(&grace_key(&session.id, &presented_hash), &next, grace)
-                        .await?;
-                }
-                return Ok((session, token(parsed.user_id, parsed.session_id, &next)));
-            }
-            // A concurrent refresh won the race: look again (we are now the late tab).
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::unavailable(
-        "The session is changing too fast; retry.",
-    ))
+        Refresh::Invalid => return Err(invalid_refresh()),
+    };
+    Ok((session, token(parsed.user_id, parsed.session_id, &secret)))
 }
 
 /// Ends a session: its refresh token stops working now, its access tokens are refused until
@@ -247,60 +208,23 @@ pub async fn revoke(
         .cache
         .set(&revoked_key(session_id), reason, access_ttl)
         .await?;
-    for _ in 0..5 {
-        let Some((mut session, etag)) = read(state, user_id, session_id).await? else {
-            return Ok(());
+    store::update_session(state, user_id, session_id, |mut session| {
+        let change = if session.revoked_at.is_some() {
+            Change::Keep(())
+        } else {
+            session.revoked_at = Some(Utc::now());
+            session.revoked_reason = Some(reason.to_owned());
+            Change::Write(())
         };
-        if session.revoked_at.is_some() {
-            return Ok(());
-        }
-        session.revoked_at = Some(Utc::now());
-        session.revoked_reason = Some(reason.to_owned());
-        let value = serde_json::to_value(&session).map_err(ApiError::internal)?;
-        match state
-            .stores
-            .documents
-            .replace("sessions", user_id, value, Some(&etag))
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(StoreError::NotFound) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::unavailable(
-        "The session is changing too fast; retry.",
-    ))
+        std::future::ready(Ok((session, change)))
+    })
+    .await?;
+    Ok(())
 }
 
 /// The user's live sessions, most recently used first.
 pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
-    let mut out = Vec::new();
-    let query = Query::default()
-        .filter(Filter::new(
-            "revokedAt",
-            Cmp::Missing,
-            serde_json::Value::Null,
-        ))
-        .order_by("lastUsedAt", Order::Desc)
-        .limit(100);
-    let mut token: Option<String> = None;
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query("sessions", Some(user_id), &query, token.as_deref())
-            .await?;
-        for doc in page.items {
-            out.push(serde_json::from_value(doc.value).map_err(ApiError::internal)?);
-        }
-        match page.continuation {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    Ok(out)
+    store::live_sessions(state, user_id).await
 }
 
 /// Revokes every live session of a user, except `keep`.

@@ -6,8 +6,6 @@ use utoipa::ToSchema;
 
 use crate::state::AppState;
 
-const KEEP_SECONDS: i64 = 365 * 24 * 3600;
-
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
@@ -34,14 +32,7 @@ pub async fn record(state: &AppState, user_id: &str, kind: &str, ip: &str, user_
         user_agent: user_agent.to_owned(),
         at: chrono::Utc::now(),
     };
-    let mut value = serde_json::to_value(&entry).expect("serialisable");
-    value["ttl"] = serde_json::json!(KEEP_SECONDS);
-    if let Err(e) = state
-        .stores
-        .documents
-        .create("activity", user_id, value)
-        .await
-    {
+    if let Err(e) = super::store::record_activity(state, &entry).await {
         tracing::warn!(user_id, kind, "activity not recorded: {e}");
     }
 }

@@ -13,7 +13,6 @@ use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{Cmp, Filter, Order};
 use crate::users::model::{Role, UserStatus};
 
 /// The erase job's queue.
@@ -194,25 +193,16 @@ pub async fn my_activity(
     user: AuthUser,
     Query(params): Query<ListParams>,
 ) -> ApiResult<AppJson<ActivityPage>> {
-    let query = crate::store::Query::default()
-        .order_by("id", Order::Desc)
-        .limit(page_limit(params.limit));
-    let page = state
-        .stores
-        .documents
-        .query(
-            "activity",
-            Some(&user.user_id),
-            &query,
-            params.cursor.as_deref(),
-        )
-        .await?;
+    let page = users::activity_page(
+        &state,
+        &user.user_id,
+        page_limit(params.limit),
+        params.cursor.as_deref(),
+    )
+    .await?;
+    // The caller knows whose activity it is.
     let items = page
         .items
-        .into_iter()
-        .map(|d| serde_json::from_value::<Activity>(d.value))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?
         .into_iter()
         .map(|mut a| {
             a.user_id.clear();
@@ -279,31 +269,20 @@ pub async fn list(
     _admin: AdminUser,
     Query(params): Query<ListParams>,
 ) -> ApiResult<AppJson<UserPage>> {
-    // Across partitions, so in the store's own order (see `Documents::query`).
-    let mut query = crate::store::Query::default().limit(page_limit(params.limit));
-    if let Some(search) = params
+    let search = params
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    {
-        query = query.filter(Filter::new(
-            "searchText",
-            Cmp::Contains,
-            search.to_lowercase(),
-        ));
-    }
-    let page = state
-        .stores
-        .documents
-        .query("users", None, &query, params.cursor.as_deref())
-        .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|d| serde_json::from_value::<UserDoc>(d.value).map(|u| User::from(&u)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+        .map(str::to_lowercase);
+    let page = users::page(
+        &state,
+        search.as_deref(),
+        page_limit(params.limit),
+        params.cursor.as_deref(),
+    )
+    .await?;
+    let items = page.items.iter().map(User::from).collect();
     Ok(AppJson(UserPage {
         items,
         next_cursor: page.continuation,

@@ -1,12 +1,15 @@
 //! Reading and writing users. The `emails` container (id = normalised email) is written first,
 //! so two sign-ups with one email race on a single id and exactly one wins, across partitions.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use super::activity::Activity;
 use super::model::{Email, UserDoc};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
-use crate::store::{Change, Collection};
+use crate::store::{Change, Cmp, Collection, Document, Filter, Order, Page, PatchOp, Query};
 
 /// Claims an email for one user (`emails` container, id = the normalised email).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,11 +21,57 @@ struct EmailLink {
 
 crate::document!(EmailLink, EMAILS, id);
 
+/// A security event as stored (`activity`, partition `/userId`), kept a year.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivityDoc {
+    id: String,
+    user_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    ip: String,
+    user_agent: String,
+    at: DateTime<Utc>,
+    ttl: i64,
+}
+
+crate::document!(ActivityDoc, ACTIVITY, user_id);
+
+const ACTIVITY_KEPT_SECONDS: i64 = 365 * 24 * 3600;
+
+/// Another domain's document, as far as GDPR export and erase see it: found by the user's
+/// partition (`progress`) or one field (`forms`), exported as stored, deleted whole. Their own
+/// fields stay their domain's business, so they are carried along untyped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEntry {
+    id: String,
+    user_id: String,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+crate::document!(ProgressEntry, PROGRESS, user_id);
+
+/// See [`ProgressEntry`]; a form submission is partitioned by its own id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FormEntry {
+    id: String,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+crate::document!(FormEntry, FORMS, id);
+
 fn users(state: &AppState) -> Collection<UserDoc> {
     state.stores.collection()
 }
 
 fn emails(state: &AppState) -> Collection<EmailLink> {
+    state.stores.collection()
+}
+
+fn activity(state: &AppState) -> Collection<ActivityDoc> {
     state.stores.collection()
 }
 
@@ -76,4 +125,136 @@ pub async fn update(
     updated
         .map(|(user, ())| user)
         .ok_or_else(|| ApiError::not_found("No such user."))
+}
+
+/// Stamps the sign-in time. A patch, not a read-modify-write: simultaneous sign-ins to one
+/// account never conflict.
+pub async fn stamp_login(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    let stamp = PatchOp::Set("/lastLoginAt".into(), serde_json::json!(at));
+    users(state).patch(id, id, &[stamp], None).await?;
+    Ok(())
+}
+
+/// A page of users whose email or name contains `search` (lower-case), across partitions, so
+/// in the store's own order (see `Documents::query`).
+pub async fn page(
+    state: &AppState,
+    search: Option<&str>,
+    limit: u32,
+    cursor: Option<&str>,
+) -> ApiResult<Page<UserDoc>> {
+    let mut query = Query::default().limit(limit);
+    if let Some(search) = search {
+        query = query.filter(Filter::new("searchText", Cmp::Contains, search));
+    }
+    Ok(users(state).query(None, &query, cursor).await?)
+}
+
+/// Deletes the account itself: the email claim, then the user.
+pub async fn remove(state: &AppState, user: &UserDoc) -> ApiResult<()> {
+    emails(state).remove(&user.email, &user.email).await?;
+    users(state).remove(&user.id, &user.id).await?;
+    Ok(())
+}
+
+pub async fn record_activity(state: &AppState, entry: &Activity) -> ApiResult<()> {
+    let doc = ActivityDoc {
+        id: entry.id.clone(),
+        user_id: entry.user_id.clone(),
+        kind: entry.kind.clone(),
+        ip: entry.ip.clone(),
+        user_agent: entry.user_agent.clone(),
+        at: entry.at,
+        ttl: ACTIVITY_KEPT_SECONDS,
+    };
+    activity(state).create(&doc).await?;
+    Ok(())
+}
+
+impl From<ActivityDoc> for Activity {
+    fn from(doc: ActivityDoc) -> Self {
+        Activity {
+            id: doc.id,
+            user_id: doc.user_id,
+            kind: doc.kind,
+            ip: doc.ip,
+            user_agent: doc.user_agent,
+            at: doc.at,
+        }
+    }
+}
+
+/// A page of the user's activity, newest first (ids are time-ordered).
+pub async fn activity_page(
+    state: &AppState,
+    user_id: &str,
+    limit: u32,
+    cursor: Option<&str>,
+) -> ApiResult<Page<Activity>> {
+    let query = Query::default().order_by("id", Order::Desc).limit(limit);
+    let page = activity(state).query(Some(user_id), &query, cursor).await?;
+    Ok(Page {
+        items: page.items.into_iter().map(Activity::from).collect(),
+        continuation: page.continuation,
+    })
+}
+
+/// Every activity entry of the user, for the data export.
+pub async fn all_activity(state: &AppState, user_id: &str) -> ApiResult<Vec<Activity>> {
+    let query = Query::default().limit(500);
+    let docs = activity(state).query_all(Some(user_id), &query).await?;
+    Ok(docs.into_iter().map(Activity::from).collect())
+}
+
+pub async fn erase_activity(state: &AppState, user_id: &str) -> ApiResult<u64> {
+    remove_matching(&activity(state), Some(user_id), Query::default()).await
+}
+
+pub async fn all_progress(state: &AppState, user_id: &str) -> ApiResult<Vec<ProgressEntry>> {
+    let query = Query::default().limit(500);
+    Ok(state
+        .stores
+        .collection()
+        .query_all(Some(user_id), &query)
+        .await?)
+}
+
+pub async fn erase_progress(state: &AppState, user_id: &str) -> ApiResult<u64> {
+    let progress: Collection<ProgressEntry> = state.stores.collection();
+    remove_matching(&progress, Some(user_id), Query::default()).await
+}
+
+/// The form submissions made with `email`.
+pub async fn forms_of(state: &AppState, email: &str) -> ApiResult<Vec<FormEntry>> {
+    let query = Query::default()
+        .filter(Filter::eq("email", email))
+        .limit(500);
+    Ok(state.stores.collection().query_all(None, &query).await?)
+}
+
+pub async fn erase_forms(state: &AppState, email: &str) -> ApiResult<u64> {
+    let forms: Collection<FormEntry> = state.stores.collection();
+    let query = Query::default().filter(Filter::eq("email", email));
+    remove_matching(&forms, None, query).await
+}
+
+/// Deletes every document `query` finds in `pk` (or across partitions); returns how many.
+/// Deleting while paging would shift the pages: it reads a page, deletes it, reads again.
+pub async fn remove_matching<T: Document>(
+    collection: &Collection<T>,
+    pk: Option<&str>,
+    query: Query,
+) -> ApiResult<u64> {
+    let query = query.limit(500);
+    let mut removed = 0;
+    loop {
+        let page = collection.query(pk, &query, None).await?;
+        if page.items.is_empty() {
+            return Ok(removed);
+        }
+        for doc in page.items {
+            collection.remove(doc.partition_key(), doc.id()).await?;
+            removed += 1;
+        }
+    }
 }

@@ -1,0 +1,89 @@
+//! Sign-in with email and password.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{AuthResponse, signed_in};
+use crate::auth::extract::{ClientIp, UserAgent};
+use crate::auth::limits;
+use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
+use crate::state::AppState;
+use crate::users::activity;
+use crate::users::model::{Email, UserDoc, UserStatus};
+use crate::users::store as users;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Every failed sign-in goes through here, so the `auth.failures` metric counts them all.
+fn invalid_credentials() -> ApiError {
+    crate::telemetry::metrics().auth_failures.add(1, &[]);
+    ApiError::new(Code::InvalidCredentials, "The email or password is wrong.")
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = AuthResponse),
+        (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem),
+        (status = 403, description = "`ACCOUNT_SUSPENDED`", body = Problem),
+        (status = 429, description = "`ACCOUNT_LOCKED` or `RATE_LIMITED`", body = Problem),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    UserAgent(user_agent): UserAgent,
+    AppJson(request): AppJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let email = Email::parse(&request.email).ok();
+    limits::auth_hit(&state, "login", &ip, email.as_ref().map(Email::as_str)).await?;
+    let user = match &email {
+        Some(email) => users::find_by_email(&state, email).await?,
+        None => None,
+    };
+    if let Some(user) = &user {
+        limits::check_lock(&state, &user.id).await?;
+    }
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let ok = state
+        .auth
+        .passwords
+        .verify(&request.password, hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match user {
+        Some(user) if ok => user,
+        Some(user) => {
+            limits::record_failure(&state, &user.id).await?;
+            return Err(invalid_credentials());
+        }
+        None => return Err(invalid_credentials()),
+    };
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Suspended => {
+            return Err(ApiError::new(
+                Code::AccountSuspended,
+                "This account is suspended.",
+            ));
+        }
+        _ => return Err(invalid_credentials()),
+    }
+    limits::clear_failures(&state, &user.id).await?;
+    let now = Utc::now();
+    users::stamp_login(&state, &user.id, now).await?;
+    let user = UserDoc {
+        last_login_at: Some(now),
+        ..user
+    };
+    activity::record(&state, &user.id, "login", &ip, &user_agent).await;
+    crate::dashboard::metrics::record(&state, "logins").await;
+    signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
+}

@@ -1,0 +1,127 @@
+//! `/api/v1/auth/*`, a module per use case: sign-up, sign-in, sessions and token refresh,
+//! emailed links (password reset, email verification, magic links), invites; here what they
+//! share (the signed-in answer and its cookie, links, mail) and the public keys.
+
+pub mod invites;
+pub mod links;
+pub mod login;
+pub mod sessions;
+pub mod signup;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::extract::AuthUser;
+use super::tokens;
+use crate::email::{self, Email as Mail};
+use crate::error::{ApiResult, AppJson, FieldErrors, Problem};
+use crate::state::AppState;
+use crate::users::model::{User, UserDoc};
+
+const COOKIE: &str = "refresh_token";
+
+/// A signed-in answer: the user and a fresh token pair.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthResponse {
+    pub user: User,
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+fn field(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
+    errors
+        .entry(name.to_owned())
+        .or_default()
+        .push(message.into());
+}
+
+fn refresh_cookie(value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/api/v1/auth; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
+    ))
+    .expect("cookie value is base64url and ids")
+}
+
+/// A link into the frontend carrying a token.
+fn link(state: &AppState, path: &str, token: &str) -> String {
+    let base = state
+        .settings
+        .app_base_url
+        .clone()
+        .or_else(|| state.settings.public_base_url.clone())
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{base}{path}?token={token}")
+}
+
+async fn send(state: &AppState, mail: Mail) -> ApiResult<()> {
+    email::enqueue(state.stores.queues.as_ref(), &mail).await?;
+    Ok(())
+}
+
+/// Starts a session and answers with the token pair (and the refresh cookie).
+async fn signed_in(
+    state: &AppState,
+    user: &UserDoc,
+    ip: &str,
+    user_agent: &str,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let (session, refresh_token) =
+        crate::auth::sessions::create(state, &user.id, ip, user_agent).await?;
+    token_pair(state, user, &session.id, refresh_token, status).await
+}
+
+async fn token_pair(
+    state: &AppState,
+    user: &UserDoc,
+    session_id: &str,
+    refresh_token: String,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let (access_token, expires_in) = tokens::issue(
+        &state.auth.keys,
+        &state.settings.auth,
+        &user.id,
+        user.role.as_str(),
+        session_id,
+    )
+    .await?;
+    let cookie = refresh_cookie(
+        &refresh_token,
+        state.settings.auth.refresh_token_ttl.as_secs(),
+    );
+    let body = AuthResponse {
+        user: User::from(user),
+        access_token,
+        refresh_token,
+        expires_in,
+    };
+    let mut response = (status, AppJson(body)).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth",
+    responses((status = 200, description = "The public keys that verify access tokens (JWKS)")))]
+pub async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
+    let jwks = state.auth.keys.jwks().await?;
+    let mut response = AppJson(jwks).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
+    crate::users::routes::me(State(state), user).await
+}

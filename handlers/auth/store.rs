@@ -1,0 +1,180 @@
+//! Reading and writing auth's documents: sessions (partition `/userId`), one-time tokens and
+//! invites (both keyed by the SHA-256 hash of their secret, which is id and partition key).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::onetime::Purpose;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::store::{Change, Cmp, Collection, Filter, Order, PatchOp, Query};
+use crate::users::model::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDoc {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub ip: String,
+    pub user_agent: String,
+    pub current_hash: String,
+    #[serde(default)]
+    pub previous_hash: Option<String>,
+    #[serde(default)]
+    pub rotated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub spent: Vec<String>,
+    /// Absent (not null) while live: list queries select on "not defined".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<String>,
+    /// Seconds after the last write: a session lapses after a week without a refresh.
+    pub ttl: i64,
+}
+
+crate::document!(SessionDoc, SESSIONS, user_id);
+
+/// A one-time token; its id is the hash of the secret the user was sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenDoc {
+    pub id: String,
+    pub purpose: Purpose,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub ttl: u64,
+}
+
+crate::document!(TokenDoc, TOKENS, id);
+
+/// An invite to sign up; its id is the hash of the token in the invite link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteDoc {
+    pub id: String,
+    /// Normalised: only this address may use the invite.
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Set (by a patch) when a sign-up spends the invite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<DateTime<Utc>>,
+    pub ttl: i64,
+}
+
+crate::document!(InviteDoc, INVITES, id);
+
+impl InviteDoc {
+    /// Unused and unexpired at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
+fn sessions(state: &AppState) -> Collection<SessionDoc> {
+    state.stores.collection()
+}
+
+fn tokens(state: &AppState) -> Collection<TokenDoc> {
+    state.stores.collection()
+}
+
+fn invites(state: &AppState) -> Collection<InviteDoc> {
+    state.stores.collection()
+}
+
+pub async fn create_session(state: &AppState, session: &SessionDoc) -> ApiResult<()> {
+    sessions(state).create(session).await?;
+    Ok(())
+}
+
+/// Applies `change` to a session with optimistic concurrency (see `Collection::update_with_async`);
+/// `None` when there is no such session. The ids come from a client's refresh token: ids no
+/// backend accepts are simply no session.
+pub async fn update_session<R, F, Fut>(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    change: F,
+) -> ApiResult<Option<(SessionDoc, R)>>
+where
+    F: FnMut(SessionDoc) -> Fut,
+    Fut: Future<Output = ApiResult<(SessionDoc, Change<R>)>>,
+{
+    if crate::store::doc_id_ok(session_id).is_err() || crate::store::doc_id_ok(user_id).is_err() {
+        return Ok(None);
+    }
+    sessions(state)
+        .update_with_async(user_id, session_id, change)
+        .await
+}
+
+/// The user's live sessions, most recently used first.
+pub async fn live_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
+    let query = Query::default()
+        .filter(Filter::new(
+            "revokedAt",
+            Cmp::Missing,
+            serde_json::Value::Null,
+        ))
+        .order_by("lastUsedAt", Order::Desc)
+        .limit(100);
+    Ok(sessions(state).query_all(Some(user_id), &query).await?)
+}
+
+/// Every session of the user, ended ones too (for the data export).
+pub async fn all_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
+    let query = Query::default().limit(500);
+    Ok(sessions(state).query_all(Some(user_id), &query).await?)
+}
+
+pub async fn erase_sessions(state: &AppState, user_id: &str) -> ApiResult<u64> {
+    crate::users::store::remove_matching(&sessions(state), Some(user_id), Query::default()).await
+}
+
+pub async fn create_token(state: &AppState, token: &TokenDoc) -> ApiResult<()> {
+    tokens(state).create(token).await?;
+    Ok(())
+}
+
+pub async fn get_token(state: &AppState, id: &str) -> ApiResult<Option<TokenDoc>> {
+    Ok(tokens(state).get(id, id).await?)
+}
+
+/// Deletes the token; `false` when it was already gone (another use claimed it first).
+pub async fn remove_token(state: &AppState, id: &str) -> ApiResult<bool> {
+    Ok(tokens(state).remove(id, id).await?)
+}
+
+/// Deletes every outstanding one-time token of a user.
+pub async fn erase_tokens(state: &AppState, user_id: &str) -> ApiResult<u64> {
+    let query = Query::default().filter(Filter::eq("userId", user_id));
+    crate::users::store::remove_matching(&tokens(state), None, query).await
+}
+
+pub async fn create_invite(state: &AppState, invite: &InviteDoc) -> ApiResult<()> {
+    invites(state).create(invite).await?;
+    Ok(())
+}
+
+pub async fn get_invite(state: &AppState, id: &str) -> ApiResult<Option<InviteDoc>> {
+    Ok(invites(state).get(id, id).await?)
+}
+
+/// Marks the invite used: a patch, so it cannot undo a concurrent change to the invite.
+pub async fn spend_invite(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    let used = PatchOp::Set("/usedAt".into(), serde_json::json!(at));
+    invites(state).patch(id, id, &[used], None).await?;
+    Ok(())
+}
+
+/// Deletes every invite sent to `email`.
+pub async fn erase_invites(state: &AppState, email: &str) -> ApiResult<u64> {
+    let query = Query::default().filter(Filter::eq("email", email));
+    crate::users::store::remove_matching(&invites(state), None, query).await
+}
