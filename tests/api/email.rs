@@ -152,7 +152,6 @@ fn half_configured_acs_stops_start_up_naming_the_setting() {
     let err = portal_api::Settings::from_lookup(|k| {
         (k == "ACS_EMAIL_ENDPOINT").then(|| "https://acs.example".to_owned())
     })
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(err.to_string().contains("ACS_EMAIL_ENDPOINT"), "{err}");
 }
