@@ -15,7 +15,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Kind, Options, problem, spawn_app_with};
+use crate::helpers::{Kind, Options, spawn_app_with};
+use crate::http::problem;
 
 const KEY: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHM="; // base64 of "secret-key-for-tests"
 

@@ -47,6 +47,7 @@ mod files;
 mod forms;
 mod health;
 mod helpers;
+mod http;
 mod infra;
 mod invocations;
 mod keyvault_fake;
