@@ -34,25 +34,11 @@ impl AppState {
         for (name, backend) in stores.backends.all() {
             tracing::info!(dependency = name, backend = ?backend, "{name}: {}", stores.describe(name));
         }
+        // Settings already refused local stand-ins in Azure unless ALLOW_EMBEDDED=true.
         let email = Delivery::from_settings(&settings)?;
-        if matches!(email, Delivery::Mailbox(_)) && settings.on_azure && !settings.allow_embedded {
-            anyhow::bail!(
-                "running in Azure with emails going to a local mailbox: set ACS_EMAIL_ENDPOINT, \
-                 ACS_EMAIL_KEY and EMAIL_SENDER, or ALLOW_EMBEDDED=true"
-            );
-        }
         tracing::info!(dependency = "email", "email: {}", email.describe());
         let auth = crate::auth::Auth::new(&settings, &stores)?;
         let realtime = crate::chat::realtime::Realtime::from_settings(&settings)?;
-        if matches!(realtime, crate::chat::realtime::Realtime::Local(_))
-            && settings.on_azure
-            && !settings.allow_embedded
-        {
-            anyhow::bail!(
-                "running in Azure with no realtime service: set WEBPUBSUB_CONNECTION_STRING, \
-                 or ALLOW_EMBEDDED=true"
-            );
-        }
         tracing::info!(dependency = "realtime", "realtime: {}", realtime.describe());
         Ok(AppState {
             settings: Arc::new(settings),

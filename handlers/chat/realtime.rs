@@ -20,7 +20,7 @@ use super::hub::LocalHub;
 use super::model::{Action, group_of};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Problem};
-use crate::settings::{Secret, Settings};
+use crate::settings::{Secret, Settings, WebPubSubSettings};
 use crate::state::AppState;
 
 const API_VERSION: &str = "2024-12-01";
@@ -84,11 +84,11 @@ pub fn sign(claims: &impl Serialize, key: &[u8]) -> anyhow::Result<String> {
 
 impl Realtime {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        match &settings.webpubsub_connection_string {
-            Some(cs) => Ok(Realtime::Service(Arc::new(ServiceClient::parse(
-                cs,
+        match &settings.webpubsub {
+            Some(service) => Ok(Realtime::Service(Arc::new(ServiceClient::new(
+                service,
                 &settings.webpubsub_hub,
-            )?))),
+            )))),
             None => {
                 let base = settings
                     .public_base_url
@@ -165,35 +165,13 @@ struct ServerClaims<'a> {
 }
 
 impl ServiceClient {
-    /// `Endpoint=https://<name>.webpubsub.azure.com;AccessKey=<key>;Version=1.0;` (an optional
-    /// `Port=` as the emulators write it).
-    pub fn parse(connection_string: &Secret, hub: &str) -> anyhow::Result<Self> {
-        let mut endpoint = None;
-        let mut key = None;
-        let mut port = None;
-        for part in connection_string.expose().split(';') {
-            match part.split_once('=') {
-                Some((k, v)) if k.eq_ignore_ascii_case("Endpoint") => endpoint = Some(v.trim()),
-                Some((k, v)) if k.eq_ignore_ascii_case("AccessKey") => key = Some(v.trim()),
-                Some((k, v)) if k.eq_ignore_ascii_case("Port") => port = v.trim().parse().ok(),
-                _ => {}
-            }
-        }
-        let mut endpoint =
-            url::Url::parse(endpoint.context("WEBPUBSUB_CONNECTION_STRING has no Endpoint=")?)
-                .context("WEBPUBSUB_CONNECTION_STRING: Endpoint is not a URL")?;
-        if let Some(port) = port {
-            let _ = endpoint.set_port(Some(port));
-        }
-        let key = key.context(
-            "WEBPUBSUB_CONNECTION_STRING has no AccessKey= (identity-based access is not supported)",
-        )?;
-        Ok(Self {
-            endpoint,
-            key: Secret::new(key.to_owned()),
+    pub fn new(service: &WebPubSubSettings, hub: &str) -> Self {
+        Self {
+            endpoint: service.endpoint.clone(),
+            key: service.access_key.clone(),
             hub: hub.to_owned(),
             http: OnceLock::new(),
-        })
+        }
     }
 
     fn client_base_url(&self) -> String {

@@ -62,21 +62,16 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// ACS when `ACS_EMAIL_ENDPOINT`, `ACS_EMAIL_KEY` and `EMAIL_SENDER` are set; otherwise the
+    /// ACS when it is configured (settings checked the three belong together); otherwise the
     /// local mailbox under `DATA_DIR`. Builds clients only; no network.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        match (
-            &settings.acs_email_endpoint,
-            &settings.acs_email_key,
-            &settings.email_sender,
-        ) {
-            (Some(endpoint), Some(key), Some(sender)) => Ok(Delivery::Acs(Arc::new(
-                acs::AcsEmail::new(endpoint.clone(), key.clone(), sender.clone())?,
-            ))),
-            (Some(_), _, _) | (_, Some(_), _) => anyhow::bail!(
-                "setting ACS_EMAIL_ENDPOINT: ACS email needs ACS_EMAIL_ENDPOINT, ACS_EMAIL_KEY and EMAIL_SENDER together"
-            ),
-            _ => Ok(Delivery::Mailbox(Arc::new(mailbox::Mailbox::new(
+        match &settings.email {
+            Some(acs) => Ok(Delivery::Acs(Arc::new(acs::AcsEmail::new(
+                acs.endpoint.clone(),
+                acs.key.clone(),
+                acs.sender.clone(),
+            )?))),
+            None => Ok(Delivery::Mailbox(Arc::new(mailbox::Mailbox::new(
                 settings.data_dir.join("mailbox"),
             )))),
         }

@@ -368,13 +368,6 @@ impl Stores {
             || settings.storage.is_none()
             || settings.key_vault_uri.is_none()
             || settings.redis_url.is_none();
-        if uses_embedded && settings.on_azure && !settings.allow_embedded {
-            anyhow::bail!(
-                "running in Azure (WEBSITE_INSTANCE_ID is set) with an embedded store: set \
-                 COSMOS_ENDPOINT, STORAGE_* (or STORAGE_CONNECTION_STRING), KEY_VAULT_URI and \
-                 REDIS_URL, or ALLOW_EMBEDDED=true to accept local state on a scaled-out app"
-            );
-        }
         let embedded = if uses_embedded {
             let base = settings
                 .public_base_url

@@ -6,7 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, PASSWORD, TestApp, portal as app, problem};
+use crate::helpers::{Kind, TestApp, portal as app};
+use crate::http::{PASSWORD, address, call, get, mailbox, post, problem, signup};
 
 both!(
     signup_signs_in_and_verification_works_once,
@@ -30,46 +31,6 @@ both!(
     key_rotation_keeps_old_tokens_valid,
     verification_can_be_resent,
 );
-
-/// A unique address per test, so tests sharing the emulators never meet.
-fn address(app: &TestApp, who: &str) -> String {
-    format!("{who}.{}@example.com", app.unique)
-}
-
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
-    let mut request = app.client.post(app.url(path)).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
-
-/// A signed-in request (the shared helper, with the token required).
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: impl AsRef<str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    crate::helpers::call(app, method, path, Some(token.as_ref()), body).await
-}
-
-async fn get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    call(app, Method::GET, path, token, None).await
-}
-
-async fn signup(app: &TestApp, email: &str) -> Value {
-    let response = post(
-        app,
-        "/api/v1/auth/signup",
-        None,
-        json!({"email": email, "password": PASSWORD, "name": "Ada"}),
-    )
-    .await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     post(
@@ -102,11 +63,7 @@ async fn assert_signed_out(app: &TestApp, auth: &Value) {
 /// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
 async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
     for _ in 0..100 {
-        if let Some(mail) = crate::helpers::mailbox(app, to)
-            .await
-            .iter()
-            .find(|m| m["kind"] == kind)
-        {
+        if let Some(mail) = mailbox(app, to).await.iter().find(|m| m["kind"] == kind) {
             let text = mail["text"].as_str().unwrap();
             let token = text.split("token=").nth(1).expect("a token in the link");
             return token.split_whitespace().next().unwrap().to_owned();
@@ -117,7 +74,7 @@ async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
 }
 
 async fn mails_of(app: &TestApp, to: &str, kind: &str) -> usize {
-    crate::helpers::mailbox(app, to)
+    mailbox(app, to)
         .await
         .iter()
         .filter(|m| m["kind"] == kind)
@@ -256,7 +213,7 @@ async fn invite_only_registration(kind: Kind) {
     problem(refused, 403, "INVITE_REQUIRED").await;
 
     // The bootstrap admin needs no invite.
-    let admin = signup(&app, "root@example.com").await;
+    let admin = signup(&app, "root@example.com", "Ada").await;
     assert_eq!(admin["user"]["role"], "admin");
     let created = post(
         &app,
@@ -315,7 +272,7 @@ async fn invite_only_registration(kind: Kind) {
 async fn login_failures_lock_the_account(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "lock");
-    signup(&app, &email).await;
+    signup(&app, &email, "Ada").await;
     assert_eq!(login(&app, &email, PASSWORD).await.status(), 200);
     problem(
         login(&app, &address(&app, "nobody"), PASSWORD).await,
@@ -343,15 +300,15 @@ async fn login_failures_lock_the_account(kind: Kind) {
 
 async fn suspended_accounts_cannot_sign_in(kind: Kind) {
     let app = app(kind, &[]).await;
-    let admin = signup(&app, "root@example.com").await;
+    let admin = signup(&app, "root@example.com", "Ada").await;
     let email = address(&app, "bad");
-    let user = signup(&app, &email).await;
+    let user = signup(&app, &email, "Ada").await;
     let id = user["user"]["id"].as_str().unwrap();
     let patched = call(
         &app,
         Method::PATCH,
         &format!("/api/v1/users/{id}"),
-        access(&admin),
+        Some(&access(&admin)),
         Some(json!({"status": "suspended"})),
     )
     .await;
@@ -375,7 +332,7 @@ async fn suspended_accounts_cannot_sign_in(kind: Kind) {
 
 async fn refresh_rotates_and_reuse_revokes_the_session(kind: Kind) {
     let app = app(kind, &[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
-    let first = signup(&app, &address(&app, "rot")).await;
+    let first = signup(&app, &address(&app, "rot"), "Ada").await;
     let second: Value = post(
         &app,
         "/api/v1/auth/refresh",
@@ -442,7 +399,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(kind: Kind) {
 
 async fn concurrent_refresh_within_grace_gets_the_same_pair(kind: Kind) {
     let app = app(kind, &[]).await;
-    let auth = signup(&app, &address(&app, "tabs")).await;
+    let auth = signup(&app, &address(&app, "tabs"), "Ada").await;
     let body = json!({"refreshToken": refresh_token(&auth)});
     let (a, b) = tokio::join!(
         post(&app, "/api/v1/auth/refresh", None, body.clone()),
@@ -471,7 +428,7 @@ async fn concurrent_refresh_within_grace_gets_the_same_pair(kind: Kind) {
 async fn logout_and_sessions(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "sess");
-    let one = signup(&app, &email).await;
+    let one = signup(&app, &email, "Ada").await;
     let two: Value = login(&app, &email, PASSWORD).await.json().await.unwrap();
     let three: Value = login(&app, &email, PASSWORD).await.json().await.unwrap();
 
@@ -504,7 +461,7 @@ async fn logout_and_sessions(kind: Kind) {
         &app,
         Method::DELETE,
         &format!("/api/v1/auth/sessions/{two_id}"),
-        access(&one),
+        Some(&access(&one)),
         None,
     )
     .await;
@@ -514,7 +471,7 @@ async fn logout_and_sessions(kind: Kind) {
         &app,
         Method::DELETE,
         "/api/v1/auth/sessions/nope",
-        access(&one),
+        Some(&access(&one)),
         None,
     )
     .await;
@@ -568,7 +525,7 @@ async fn logout_and_sessions(kind: Kind) {
 async fn password_reset_flow(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "reset");
-    let old = signup(&app, &email).await;
+    let old = signup(&app, &email, "Ada").await;
     assert_eq!(
         post(
             &app,
@@ -635,7 +592,7 @@ async fn password_reset_flow(kind: Kind) {
 async fn magic_link_flow(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "magic");
-    signup(&app, &email).await;
+    signup(&app, &email, "Ada").await;
     assert_eq!(
         post(
             &app,
@@ -690,7 +647,7 @@ async fn magic_link_flow(kind: Kind) {
 async fn purpose_bound_tokens_cannot_stand_in_for_each_other(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "purpose");
-    signup(&app, &email).await;
+    signup(&app, &email, "Ada").await;
     post(
         &app,
         "/api/v1/auth/forgot-password",
@@ -789,7 +746,7 @@ async fn forged_and_expired_access_tokens_are_refused(kind: Kind) {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let app = app(kind, &[]).await;
-    let auth = signup(&app, &address(&app, "forge")).await;
+    let auth = signup(&app, &address(&app, "forge"), "Ada").await;
     let token = access(&auth);
     let claims_b64 = token.split('.').nth(1).unwrap();
     let mut claims: Value =
@@ -871,7 +828,7 @@ async fn forged_and_expired_access_tokens_are_refused(kind: Kind) {
 
 async fn profile_read_and_update(kind: Kind) {
     let app = app(kind, &[]).await;
-    let auth = signup(&app, &address(&app, "prof")).await;
+    let auth = signup(&app, &address(&app, "prof"), "Ada").await;
     let token = access(&auth);
     let via_auth: Value = get(&app, "/api/v1/auth/me", &token)
         .await
@@ -889,7 +846,7 @@ async fn profile_read_and_update(kind: Kind) {
         &app,
         Method::PATCH,
         "/api/v1/users/me",
-        &token,
+        Some(&token),
         Some(
             json!({"name": "Ada L.", "preferences": {"notifications": false, "emailUpdates": true, "theme": "dark"}}),
         ),
@@ -902,7 +859,7 @@ async fn profile_read_and_update(kind: Kind) {
         &app,
         Method::PATCH,
         "/api/v1/users/me",
-        &token,
+        Some(&token),
         Some(json!({"role": "admin"})),
     )
     .await;
@@ -924,7 +881,7 @@ async fn profile_read_and_update(kind: Kind) {
 async fn password_change_ends_other_sessions(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "chpw");
-    let here = signup(&app, &email).await;
+    let here = signup(&app, &email, "Ada").await;
     let elsewhere: Value = login(&app, &email, PASSWORD).await.json().await.unwrap();
     let wrong = post(
         &app,
@@ -967,7 +924,7 @@ async fn password_change_ends_other_sessions(kind: Kind) {
 async fn activity_export_and_erase(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "gdpr");
-    let auth = signup(&app, &email).await;
+    let auth = signup(&app, &email, "Ada").await;
     let user_id = auth["user"]["id"].as_str().unwrap().to_owned();
     let token = access(&auth);
     let again = app
@@ -1030,7 +987,7 @@ async fn activity_export_and_erase(kind: Kind) {
         &app,
         Method::DELETE,
         "/api/v1/users/me",
-        &token,
+        Some(&token),
         Some(json!({"password": "nope"})),
     )
     .await;
@@ -1039,7 +996,7 @@ async fn activity_export_and_erase(kind: Kind) {
         &app,
         Method::DELETE,
         "/api/v1/users/me",
-        &token,
+        Some(&token),
         Some(json!({"password": "amber-lantern-drifts-77"})),
     )
     .await;
@@ -1102,17 +1059,17 @@ async fn activity_export_and_erase(kind: Kind) {
         );
     }
     // The email can sign up again, as a new account.
-    let fresh = signup(&app, &email).await;
+    let fresh = signup(&app, &email, "Ada").await;
     assert_ne!(fresh["user"]["id"], user_id.as_str());
 }
 
 async fn admin_manages_users(kind: Kind) {
     let app = app(kind, &[]).await;
-    let admin = signup(&app, "root@example.com").await;
+    let admin = signup(&app, "root@example.com", "Ada").await;
     let token = access(&admin);
-    let grace = signup(&app, &address(&app, "grace")).await;
+    let grace = signup(&app, &address(&app, "grace"), "Ada").await;
     let grace_id = grace["user"]["id"].as_str().unwrap().to_owned();
-    signup(&app, &address(&app, "alan")).await;
+    signup(&app, &address(&app, "alan"), "Ada").await;
 
     problem(
         get(&app, "/api/v1/users", &access(&grace)).await,
@@ -1158,7 +1115,7 @@ async fn admin_manages_users(kind: Kind) {
         &app,
         Method::PATCH,
         &format!("/api/v1/users/{grace_id}"),
-        &token,
+        Some(&token),
         Some(json!({"role": "god"})),
     )
     .await;
@@ -1167,7 +1124,7 @@ async fn admin_manages_users(kind: Kind) {
         &app,
         Method::PATCH,
         &format!("/api/v1/users/{grace_id}"),
-        &token,
+        Some(&token),
         Some(json!({"role": "admin"})),
     )
     .await;
@@ -1182,7 +1139,7 @@ async fn admin_manages_users(kind: Kind) {
         &app,
         Method::DELETE,
         &format!("/api/v1/users/{grace_id}"),
-        &token,
+        Some(&token),
         None,
     )
     .await;
@@ -1274,7 +1231,7 @@ async fn auth_endpoints_are_rate_limited(kind: Kind) {
 async fn key_rotation_keeps_old_tokens_valid(kind: Kind) {
     let app = app(kind, &[("KEY_ROTATION_DAYS", "0")]).await;
     let email = address(&app, "rotate");
-    let before = signup(&app, &email).await;
+    let before = signup(&app, &email, "Ada").await;
     let kid = |auth: &Value| {
         jsonwebtoken::decode_header(access(auth))
             .unwrap()
@@ -1317,7 +1274,7 @@ async fn key_rotation_keeps_old_tokens_valid(kind: Kind) {
 async fn verification_can_be_resent(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = address(&app, "resend");
-    let auth = signup(&app, &email).await;
+    let auth = signup(&app, &email, "Ada").await;
     let first = mailed_token(&app, &email, "verification").await;
     assert_eq!(
         post(

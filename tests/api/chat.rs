@@ -5,7 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, PASSWORD, TestApp, call, portal, problem, signup_token};
+use crate::helpers::{Kind, TestApp, portal};
+use crate::http::{PASSWORD, call, get, json_of, problem, user};
 
 both!(
     direct_conversations_are_found_not_duplicated,
@@ -29,7 +30,7 @@ pub struct Person {
 }
 
 pub async fn person(app: &TestApp, name: &str) -> Person {
-    let token = signup_token(app, &format!("{name}.{}@example.com", app.unique), name).await;
+    let token = user(app, name).await;
     let me: Value = call(app, Method::GET, "/api/v1/users/me", Some(&token), None)
         .await
         .json()
@@ -88,15 +89,6 @@ pub async fn say(app: &TestApp, who: &Person, conversation: &str, text: &str) ->
     response.json().await.unwrap()
 }
 
-async fn get(app: &TestApp, who: &Person, path: &str) -> reqwest::Response {
-    call(app, Method::GET, path, Some(&who.token), None).await
-}
-
-async fn json_of(response: reqwest::Response) -> Value {
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.unwrap()
-}
-
 async fn direct_conversations_are_found_not_duplicated(kind: Kind) {
     let app = portal(kind, &[]).await;
     let (a, b, c, d) = (
@@ -127,7 +119,7 @@ async fn direct_conversations_are_found_not_duplicated(kind: Kind) {
     assert_eq!(statuses, vec![200, 201]);
     let (x, y): (Value, Value) = (x.json().await.unwrap(), y.json().await.unwrap());
     assert_eq!(x["id"], y["id"]);
-    let listed = json_of(get(&app, &c, "/api/v1/conversations").await).await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &c.token).await).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     let ghost = call(
@@ -163,7 +155,7 @@ async fn groups_have_admins_and_rights(kind: Kind) {
     );
     let id = conversation(&app, &a, "group", &[&b, &c]).await;
     let path = format!("/api/v1/conversations/{id}");
-    let group = json_of(get(&app, &a, &path).await).await;
+    let group = json_of(get(&app, &path, &a.token).await).await;
     assert_eq!(group["role"], "admin");
     assert_eq!(group["admins"], json!([a.id]));
     assert_eq!(group["participantIds"].as_array().unwrap().len(), 3);
@@ -176,7 +168,7 @@ async fn groups_have_admins_and_rights(kind: Kind) {
     problem(rename(&b, "Mine").await, 403, "FORBIDDEN").await;
     let renamed = json_of(rename(&a, "Study group").await).await;
     assert_eq!(renamed["name"], "Study group");
-    let listed = json_of(get(&app, &b, "/api/v1/conversations").await).await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
     assert_eq!(listed["items"][0]["name"], "Study group");
     problem(rename(&a, "").await, 400, "VALIDATION_FAILED").await;
 
@@ -190,7 +182,7 @@ async fn groups_have_admins_and_rights(kind: Kind) {
     problem(add(&a, "nobody").await, 400, "UNKNOWN_PARTICIPANTS").await;
     let added = json_of(add(&a, &d.id).await).await;
     assert_eq!(added["participantIds"].as_array().unwrap().len(), 4);
-    assert_eq!(get(&app, &d, &path).await.status(), 200);
+    assert_eq!(get(&app, &path, &d.token).await.status(), 200);
 
     let remove = |who: &Person, user: &str| {
         let (app, path, token) = (&app, format!("{participants}/{user}"), who.token.clone());
@@ -198,12 +190,12 @@ async fn groups_have_admins_and_rights(kind: Kind) {
     };
     problem(remove(&b, &c.id).await, 403, "FORBIDDEN").await;
     assert_eq!(remove(&b, &b.id).await.status(), 204, "anyone may leave");
-    problem(get(&app, &b, &path).await, 404, "NOT_FOUND").await;
+    problem(get(&app, &path, &b.token).await, 404, "NOT_FOUND").await;
     assert_eq!(remove(&a, &c.id).await.status(), 204);
     problem(remove(&a, &c.id).await, 404, "NOT_FOUND").await;
     // The last admin leaves: the longest-standing member takes over.
     assert_eq!(remove(&a, &a.id).await.status(), 204);
-    let left = json_of(get(&app, &d, &path).await).await;
+    let left = json_of(get(&app, &path, &d.token).await).await;
     assert_eq!(left["participantIds"], json!([d.id]));
     assert_eq!(left["role"], "admin");
 
@@ -321,7 +313,15 @@ async fn sends_are_idempotent_and_validated(kind: Kind) {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1);
-    let page = json_of(get(&app, &a, &format!("/api/v1/conversations/{id}/messages")).await).await;
+    let page = json_of(
+        get(
+            &app,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &a.token,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
 
     for bad in [
@@ -362,7 +362,7 @@ async fn paging_is_stable_while_messages_arrive(kind: Kind) {
         sent.push(say(&app, &a, &id, &format!("m{n}")).await["id"].clone());
     }
     let path = format!("/api/v1/conversations/{id}/messages?limit=10");
-    let first = json_of(get(&app, &b, &path).await).await;
+    let first = json_of(get(&app, &path, &b.token).await).await;
     let mut seen: Vec<Value> = first["items"]
         .as_array()
         .unwrap()
@@ -376,7 +376,7 @@ async fn paging_is_stable_while_messages_arrive(kind: Kind) {
         say(&app, &b, &id, &format!("new{n}")).await;
     }
     loop {
-        let page = json_of(get(&app, &b, &format!("{path}&before={cursor}")).await).await;
+        let page = json_of(get(&app, &format!("{path}&before={cursor}"), &b.token).await).await;
         seen.extend(
             page["items"]
                 .as_array()
@@ -403,12 +403,12 @@ async fn unread_counts_follow_read_receipts(kind: Kind) {
     let first = say(&app, &a, &id, "one").await;
     let second = say(&app, &a, &id, "two").await;
     say(&app, &a, &id, "three").await;
-    let listed = json_of(get(&app, &b, "/api/v1/conversations").await).await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
     let item = &listed["items"][0];
     assert_eq!(item["unreadCount"], 3);
     assert_eq!(item["lastMessage"]["preview"], "three");
     assert_eq!(item["lastMessage"]["senderId"], a.id.as_str());
-    let mine = json_of(get(&app, &a, "/api/v1/conversations").await).await;
+    let mine = json_of(get(&app, "/api/v1/conversations", &a.token).await).await;
     assert_eq!(mine["items"][0]["unreadCount"], 0);
 
     let read = |message: &Value| {
@@ -421,19 +421,19 @@ async fn unread_counts_follow_read_receipts(kind: Kind) {
         async move { call(app, Method::POST, &path, Some(&token), Some(body)).await }
     };
     assert_eq!(json_of(read(&second).await).await["unreadCount"], 1);
-    let stats = json_of(get(&app, &b, "/api/v1/dashboard/stats").await).await;
+    let stats = json_of(get(&app, "/api/v1/dashboard/stats", &b.token).await).await;
     assert_eq!(stats["unreadMessages"], 1);
     assert_eq!(json_of(read(&first).await).await["unreadCount"], 2);
     let last = say(&app, &a, &id, "four").await;
     assert_eq!(json_of(read(&last).await).await["unreadCount"], 0);
-    let listed = json_of(get(&app, &b, "/api/v1/conversations").await).await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
     assert_eq!(listed["items"][0]["unreadCount"], 0);
     problem(read(&json!({"id": "missing"})).await, 404, "NOT_FOUND").await;
 
     // Most recent activity first.
     let other = conversation(&app, &b, "group", &[&a]).await;
     say(&app, &a, &other, "newer").await;
-    let listed = json_of(get(&app, &b, "/api/v1/conversations").await).await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
     assert_eq!(listed["items"][0]["id"], other.as_str());
     assert_eq!(listed["items"][1]["id"], id.as_str());
 }
@@ -488,7 +488,15 @@ async fn edits_and_deletes_follow_their_rights(kind: Kind) {
         "MESSAGE_DELETED",
     )
     .await;
-    let page = json_of(get(&app, &c, &format!("/api/v1/conversations/{id}/messages")).await).await;
+    let page = json_of(
+        get(
+            &app,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &c.token,
+        )
+        .await,
+    )
+    .await;
     for message in page["items"].as_array().unwrap() {
         assert!(message["deletedAt"].is_string());
         assert_eq!(message["text"], Value::Null);
@@ -515,16 +523,24 @@ async fn ciphertext_is_opaque_and_keys_are_kept(kind: Kind) {
     let sent: Value = sent.json().await.unwrap();
     assert_eq!(sent["ciphertext"], secret);
     assert_eq!(sent["text"], Value::Null);
-    let page = json_of(get(&app, &b, &format!("/api/v1/conversations/{id}/messages")).await).await;
+    let page = json_of(
+        get(
+            &app,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &b.token,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(page["items"][0]["ciphertext"], secret);
-    let found = json_of(get(&app, &b, "/api/v1/messages/search?q=secret").await).await;
+    let found = json_of(get(&app, "/api/v1/messages/search?q=secret", &b.token).await).await;
     assert!(found["items"].as_array().unwrap().is_empty());
 
     let keys = format!("/api/v1/conversations/{id}/keys");
     let envelopes = json!({"envelopes": {a.id.clone(): {"wrapped": "for-a"}, b.id.clone(): {"wrapped": "for-b"}}});
     let put = call(&app, Method::PUT, &keys, Some(&a.token), Some(envelopes)).await;
     assert_eq!(put.status(), 204);
-    let mine = json_of(get(&app, &b, &format!("{keys}/me")).await).await;
+    let mine = json_of(get(&app, &format!("{keys}/me"), &b.token).await).await;
     assert_eq!(mine["envelope"], json!({"wrapped": "for-b"}));
     assert_eq!(mine["from"], a.id.as_str());
     let outsider = json!({"envelopes": {c.id.clone(): {"wrapped": "x"}}});
@@ -532,14 +548,19 @@ async fn ciphertext_is_opaque_and_keys_are_kept(kind: Kind) {
     problem(refused, 400, "VALIDATION_FAILED").await;
     let other = conversation(&app, &a, "direct", &[&c]).await;
     problem(
-        get(&app, &c, &format!("/api/v1/conversations/{other}/keys/me")).await,
+        get(
+            &app,
+            &format!("/api/v1/conversations/{other}/keys/me"),
+            &c.token,
+        )
+        .await,
         404,
         "NO_KEY",
     )
     .await;
 
     problem(
-        get(&app, &a, "/api/v1/users/me/key-backup").await,
+        get(&app, "/api/v1/users/me/key-backup", &a.token).await,
         404,
         "NO_BACKUP",
     )
@@ -554,10 +575,10 @@ async fn ciphertext_is_opaque_and_keys_are_kept(kind: Kind) {
     )
     .await;
     assert_eq!(stored.status(), 200);
-    let got = json_of(get(&app, &a, "/api/v1/users/me/key-backup").await).await;
+    let got = json_of(get(&app, "/api/v1/users/me/key-backup", &a.token).await).await;
     assert_eq!(got["backup"], backup["backup"]);
     problem(
-        get(&app, &b, "/api/v1/users/me/key-backup").await,
+        get(&app, "/api/v1/users/me/key-backup", &b.token).await,
         404,
         "NO_BACKUP",
     )
@@ -586,17 +607,17 @@ async fn search_stays_in_my_conversations(kind: Kind) {
     say(&app, &a, &ab, "Hello World").await;
     say(&app, &a, &ac, "hello there").await;
     say(&app, &a, &ab, "unrelated").await;
-    let found = json_of(get(&app, &b, "/api/v1/messages/search?q=HELLO").await).await;
+    let found = json_of(get(&app, "/api/v1/messages/search?q=HELLO", &b.token).await).await;
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["text"], "Hello World");
-    let both = json_of(get(&app, &a, "/api/v1/messages/search?q=hello").await).await;
+    let both = json_of(get(&app, "/api/v1/messages/search?q=hello", &a.token).await).await;
     assert_eq!(both["items"].as_array().unwrap().len(), 2);
     let one = json_of(
         get(
             &app,
-            &a,
             &format!("/api/v1/messages/search?q=hello&conversationId={ac}"),
+            &a.token,
         )
         .await,
     )
@@ -605,8 +626,8 @@ async fn search_stays_in_my_conversations(kind: Kind) {
     problem(
         get(
             &app,
-            &b,
             &format!("/api/v1/messages/search?q=hello&conversationId={ac}"),
+            &b.token,
         )
         .await,
         404,
@@ -614,7 +635,7 @@ async fn search_stays_in_my_conversations(kind: Kind) {
     )
     .await;
     problem(
-        get(&app, &a, "/api/v1/messages/search?q=h").await,
+        get(&app, "/api/v1/messages/search?q=h", &a.token).await,
         400,
         "VALIDATION_FAILED",
     )
@@ -662,7 +683,7 @@ async fn a_message_ttl_hides_older_messages(kind: Kind) {
         )
         .await
         .unwrap();
-    let page = json_of(get(&app, &b, &format!("{path}/messages")).await).await;
+    let page = json_of(get(&app, &format!("{path}/messages"), &b.token).await).await;
     let ids: Vec<&Value> = page["items"]
         .as_array()
         .unwrap()
@@ -670,7 +691,7 @@ async fn a_message_ttl_hides_older_messages(kind: Kind) {
         .map(|m| &m["id"])
         .collect();
     assert_eq!(ids, vec![&fresh["id"]]);
-    let found = json_of(get(&app, &b, "/api/v1/messages/search?q=news").await).await;
+    let found = json_of(get(&app, "/api/v1/messages/search?q=news", &b.token).await).await;
     assert!(found["items"].as_array().unwrap().is_empty());
     let cleared = call(
         &app,
@@ -734,7 +755,7 @@ async fn attachments_become_readable_by_members(kind: Kind) {
         .await,
     )
     .await;
-    problem(get(&app, &b, &file_path).await, 404, "NOT_FOUND").await;
+    problem(get(&app, &file_path, &b.token).await, 404, "NOT_FOUND").await;
     let sent = send(
         &app,
         &a,
@@ -745,9 +766,14 @@ async fn attachments_become_readable_by_members(kind: Kind) {
     assert_eq!(sent.status(), 201);
     let sent: Value = sent.json().await.unwrap();
     assert_eq!(sent["attachments"][0]["fileName"], "notes.pdf");
-    let seen = json_of(get(&app, &b, &file_path).await).await;
+    let seen = json_of(get(&app, &file_path, &b.token).await).await;
     assert!(seen["downloadUrl"].is_string());
-    problem(get(&app, &stranger, &file_path).await, 404, "NOT_FOUND").await;
+    problem(
+        get(&app, &file_path, &stranger.token).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
     // Someone else's file cannot be attached.
     let theirs = send(
         &app,
@@ -783,7 +809,7 @@ async fn export_and_erase_cover_chat(kind: Kind) {
     let id = conversation(&app, &a, "group", &[&b]).await;
     say(&app, &a, &id, "remember me").await;
     say(&app, &b, &id, "I will").await;
-    let export = json_of(get(&app, &a, "/api/v1/users/me/data-export").await).await;
+    let export = json_of(get(&app, "/api/v1/users/me/data-export", &a.token).await).await;
     assert_eq!(export["chat"]["memberships"].as_array().unwrap().len(), 1);
     let messages = export["chat"]["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);
@@ -800,7 +826,7 @@ async fn export_and_erase_cover_chat(kind: Kind) {
     assert_eq!(erased.status(), 202);
     let path = format!("/api/v1/conversations/{id}/messages");
     for _ in 0..150 {
-        let page = json_of(get(&app, &b, &path).await).await;
+        let page = json_of(get(&app, &path, &b.token).await).await;
         let items = page["items"].as_array().unwrap();
         let gone = items
             .iter()
@@ -809,7 +835,8 @@ async fn export_and_erase_cover_chat(kind: Kind) {
         if gone["senderDeleted"] == true {
             assert_eq!(gone["text"], Value::Null);
             assert!(items.iter().any(|m| m["text"] == "I will"));
-            let group = json_of(get(&app, &b, &format!("/api/v1/conversations/{id}")).await).await;
+            let group =
+                json_of(get(&app, &format!("/api/v1/conversations/{id}"), &b.token).await).await;
             assert_eq!(group["participantIds"], json!([b.id]));
             return;
         }

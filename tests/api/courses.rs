@@ -5,7 +5,8 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestApp, call, problem};
+use crate::helpers::{Kind, TestApp, portal};
+use crate::http::{admin, call, json_of, problem, user};
 
 both!(
     the_sample_catalog_loads_with_one_command,
@@ -14,24 +15,6 @@ both!(
     enrollment_counts_each_user_once,
     lessons_need_enrollment_and_completion_tracks_progress,
 );
-
-async fn app(kind: Kind) -> TestApp {
-    crate::helpers::portal(kind, &[]).await
-}
-
-/// `root` is the bootstrap admin; anyone else gets an address unique to this test.
-async fn signup(app: &TestApp, who: &str) -> String {
-    let email = if who == "root" {
-        "root@example.com".to_owned()
-    } else {
-        format!("{who}.{}@example.com", app.unique)
-    };
-    crate::helpers::signup_token(app, &email, who).await
-}
-
-async fn json_of(response: reqwest::Response) -> Value {
-    response.json().await.unwrap()
-}
 
 fn course(title: &str, category: &str) -> Value {
     json!({
@@ -75,7 +58,7 @@ async fn list(app: &TestApp, query: &str) -> Value {
 }
 
 async fn the_sample_catalog_loads_with_one_command(kind: Kind) {
-    let app = app(kind).await;
+    let app = portal(kind, &[]).await;
     // The command a new installation runs, against this app's backends.
     let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
     command
@@ -115,8 +98,8 @@ async fn the_sample_catalog_loads_with_one_command(kind: Kind) {
 }
 
 async fn catalog_filters_pages_and_validates(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
     for (title, category) in [
         ("Budgeting", "life-skills"),
         ("Cooking", "life-skills"),
@@ -177,9 +160,9 @@ fn urlencode(s: &str) -> String {
 }
 
 async fn admins_author_courses_and_the_cache_follows(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root").await;
-    let learner = signup(&app, "learner").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
+    let learner = user(&app, "learner").await;
     problem(
         call(
             &app,
@@ -317,8 +300,8 @@ async fn admins_author_courses_and_the_cache_follows(kind: Kind) {
 }
 
 async fn enrollment_counts_each_user_once(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
     let id = create(&app, &admin, course("Popular", "education")).await["id"]
         .as_str()
         .unwrap()
@@ -328,7 +311,7 @@ async fn enrollment_counts_each_user_once(kind: Kind) {
         0,
         "cached at 0"
     );
-    let ada = signup(&app, "ada").await;
+    let ada = user(&app, "ada").await;
     let path = format!("/api/v1/courses/{id}/enroll");
     let attempts = (0..6).map(|_| call(&app, Method::POST, &path, Some(&ada), None));
     let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
@@ -349,7 +332,7 @@ async fn enrollment_counts_each_user_once(kind: Kind) {
         5,
         "{statuses:?}"
     );
-    let bob = signup(&app, "bob").await;
+    let bob = user(&app, "bob").await;
     assert_eq!(
         call(&app, Method::POST, &path, Some(&bob), None)
             .await
@@ -397,13 +380,13 @@ async fn enrollment_counts_each_user_once(kind: Kind) {
 }
 
 async fn lessons_need_enrollment_and_completion_tracks_progress(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
     let id = create(&app, &admin, course("Steps", "tech")).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let ada = signup(&app, "ada").await;
+    let ada = user(&app, "ada").await;
     let lesson = format!("/api/v1/courses/{id}/lessons/a");
     problem(
         call(&app, Method::GET, &lesson, Some(&ada), None).await,

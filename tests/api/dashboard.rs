@@ -3,27 +3,14 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, PASSWORD, TestApp, call, problem};
+use crate::helpers::{Kind, TestApp, portal};
+use crate::http::{PASSWORD, address, admin, call, get, json_of, problem, signup_token};
 
 both!(
     stats_follow_the_caller_at_once,
     metrics_count_events_as_they_happen,
     activity_feeds
 );
-
-async fn app(kind: Kind) -> TestApp {
-    crate::helpers::portal(kind, &[]).await
-}
-
-async fn signup(app: &TestApp, email: &str) -> String {
-    crate::helpers::signup_token(app, email, "N").await
-}
-
-async fn get(app: &TestApp, path: &str, token: &str) -> Value {
-    let response = call(app, Method::GET, path, Some(token), None).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
 
 async fn course(app: &TestApp, admin: &str) -> String {
     let body = json!({
@@ -46,11 +33,11 @@ async fn course(app: &TestApp, admin: &str) -> String {
 }
 
 async fn stats_follow_the_caller_at_once(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root@example.com").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
     let id = course(&app, &admin).await;
-    let ada = signup(&app, &format!("ada.{}@example.com", app.unique)).await;
-    let before = get(&app, "/api/v1/dashboard/stats", &ada).await;
+    let ada = signup_token(&app, &address(&app, "ada"), "N").await;
+    let before = json_of(get(&app, "/api/v1/dashboard/stats", &ada).await).await;
     assert_eq!(before["coursesEnrolled"], 0);
     assert_eq!(before["unreadMessages"], 0);
     assert!(
@@ -73,7 +60,7 @@ async fn stats_follow_the_caller_at_once(kind: Kind) {
         None,
     )
     .await;
-    let after = get(&app, "/api/v1/dashboard/stats", &ada).await;
+    let after = json_of(get(&app, "/api/v1/dashboard/stats", &ada).await).await;
     assert_eq!(
         (
             after["coursesEnrolled"].as_u64(),
@@ -92,7 +79,7 @@ async fn stats_follow_the_caller_at_once(kind: Kind) {
         Some(json!({"name": "C", "email": "c@example.com", "message": "m"})),
     )
     .await;
-    let platform = get(&app, "/api/v1/dashboard/stats", &admin).await;
+    let platform = json_of(get(&app, "/api/v1/dashboard/stats", &admin).await).await;
     assert_eq!(platform["users"]["total"], 2, "{platform}");
     assert_eq!(platform["users"]["newToday"], 2);
     assert_eq!(platform["forms"]["pending"]["contact"], 1);
@@ -106,10 +93,10 @@ async fn stats_follow_the_caller_at_once(kind: Kind) {
 }
 
 async fn metrics_count_events_as_they_happen(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root@example.com").await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
     let email = format!("bo.{}@example.com", app.unique);
-    let bo = signup(&app, &email).await;
+    let bo = signup_token(&app, &email, "N").await;
     call(
         &app,
         Method::POST,
@@ -136,23 +123,32 @@ async fn metrics_count_events_as_they_happen(kind: Kind) {
             .map(|p| p["value"].as_i64().unwrap())
             .sum::<i64>()
     };
-    let daily = get(
-        &app,
-        &format!("/api/v1/dashboard/metrics?metric=signups&from={today}&to={today}"),
-        &admin,
+    let daily = json_of(
+        get(
+            &app,
+            &format!("/api/v1/dashboard/metrics?metric=signups&from={today}&to={today}"),
+            &admin,
+        )
+        .await,
     )
     .await;
     assert_eq!(daily["points"].as_array().unwrap().len(), 1);
     assert_eq!(total(&daily), 2);
-    let hourly = get(
-        &app,
-        &format!("/api/v1/dashboard/metrics?metric=logins&from={today}&to={today}&interval=hour"),
-        &admin,
+    let hourly = json_of(
+        get(
+            &app,
+            &format!(
+                "/api/v1/dashboard/metrics?metric=logins&from={today}&to={today}&interval=hour"
+            ),
+            &admin,
+        )
+        .await,
     )
     .await;
     assert_eq!(hourly["points"].as_array().unwrap().len(), 24);
     assert_eq!(total(&hourly), 1);
-    let week = get(&app, "/api/v1/dashboard/metrics?metric=enrollments", &admin).await;
+    let week =
+        json_of(get(&app, "/api/v1/dashboard/metrics?metric=enrollments", &admin).await).await;
     assert_eq!(total(&week), 1);
     assert!(
         week["points"].as_array().unwrap().len() >= 7,
@@ -194,10 +190,10 @@ async fn metrics_count_events_as_they_happen(kind: Kind) {
 }
 
 async fn activity_feeds(kind: Kind) {
-    let app = app(kind).await;
-    let admin = signup(&app, "root@example.com").await;
-    let cy = signup(&app, &format!("cy.{}@example.com", app.unique)).await;
-    let own = get(&app, "/api/v1/dashboard/activity", &cy).await;
+    let app = portal(kind, &[]).await;
+    let admin = admin(&app).await;
+    let cy = signup_token(&app, &address(&app, "cy"), "N").await;
+    let own = json_of(get(&app, "/api/v1/dashboard/activity", &cy).await).await;
     let kinds: Vec<&str> = own["items"]
         .as_array()
         .unwrap()
@@ -205,7 +201,7 @@ async fn activity_feeds(kind: Kind) {
         .map(|a| a["type"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["signup"]);
-    let all = get(&app, "/api/v1/dashboard/activity", &admin).await;
+    let all = json_of(get(&app, "/api/v1/dashboard/activity", &admin).await).await;
     assert_eq!(
         all["items"].as_array().unwrap().len(),
         2,

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Kind, Options, TestApp, fixture, mailbox, problem, spawn_app, spawn_app_with,
-};
+use crate::helpers::{Kind, Options, TestApp, fixture, spawn_app, spawn_app_with};
+use crate::http::{mailbox, problem};
 
 /// A copy of the repository's host.json and functions, with `edit` applied, in a temp folder.
 fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {

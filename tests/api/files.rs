@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, Options, PASSWORD, TestApp, call, portal, problem, signup_token};
+use crate::helpers::{Kind, Options, TestApp, portal};
+use crate::http::{PASSWORD, admin, call, problem, user};
 
 both!(
     an_image_goes_up_completes_downloads_and_gets_a_thumbnail,
@@ -40,10 +41,6 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
-
-async fn user(app: &TestApp, name: &str) -> String {
-    signup_token(app, &format!("{name}.{}@example.com", app.unique), name).await
-}
 
 async fn ticket(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     call(
@@ -1126,7 +1123,7 @@ async fn the_thumbnail_job_gives_up_on_the_last_attempt() {
 
 async fn a_form_attachment_is_readable_by_admins(kind: Kind) {
     let app = portal(kind, &[]).await;
-    let admin = signup_token(&app, "root@example.com", "Root").await;
+    let admin = admin(&app).await;
     let token = user(&app, "tia").await;
     let other = user(&app, "uma").await;
     let file = upload(

@@ -3,7 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, PASSWORD, TestApp, call, mailbox, problem};
+use crate::helpers::{Kind, TestApp};
+use crate::http::{PASSWORD, address, admin, call, mailbox, problem, signup};
 
 both!(
     each_type_is_received_with_its_metadata,
@@ -18,10 +19,6 @@ async fn app(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("FORMS_NOTIFY_EMAIL", "office@example.com")];
     settings.extend_from_slice(extra);
     crate::helpers::portal(kind, &settings).await
-}
-
-async fn admin(app: &TestApp) -> String {
-    crate::helpers::signup_token(app, "root@example.com", "Root").await
 }
 
 fn contact(app: &TestApp, message: &str) -> Value {
@@ -353,7 +350,7 @@ async fn admins_review_filter_and_audit(kind: Kind) {
     )
     .await;
     // Not for learners.
-    let learner: Value = call(&app, Method::POST, "/api/v1/auth/signup", None, Some(json!({"email": format!("l.{}@example.com", app.unique), "password": PASSWORD, "name": "L"}))).await.json().await.unwrap();
+    let learner = signup(&app, &address(&app, "l"), "L").await;
     problem(
         call(
             &app,
@@ -423,17 +420,7 @@ async fn a_users_own_submissions_join_export_and_erase(kind: Kind) {
     let app = app(kind, &[]).await;
     let email = format!("ada.{}@example.com", app.unique);
     submit(&app, "contact", contact(&app, "Before I had an account")).await;
-    let signed: Value = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/signup",
-        None,
-        Some(json!({"email": email, "password": PASSWORD, "name": "Ada"})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let signed = signup(&app, &email, "Ada").await;
     let token = signed["accessToken"].as_str().unwrap();
     let export: Value = call(
         &app,

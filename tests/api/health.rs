@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Kind, problem, spawn_app};
+use crate::helpers::{Kind, spawn_app};
+use crate::http::problem;
 
 #[tokio::test]
 async fn root_and_healthz_answer() {

@@ -11,7 +11,6 @@ use azure_security_keyvault_secrets::SecretClientOptions;
 use portal_api::store::azure::keyvault::KeyVaultSecrets;
 use portal_api::store::{Backend, Stores};
 use portal_api::{AppState, Application, Settings};
-use serde_json::Value;
 
 use crate::emulators::emulators;
 use crate::keyvault_fake::FakeKeyVault;
@@ -184,57 +183,6 @@ pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Asserts a problem+json answer and returns its body.
-pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "content type"
-    );
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "code in {body}");
-    assert_eq!(body["status"], status, "status in {body}");
-    assert_eq!(body["requestId"], request_id, "requestId in {body}");
-    body
-}
-
-/// The local mailbox's emails to `to`, newest first.
-pub async fn mailbox(app: &TestApp, to: &str) -> Vec<Value> {
-    let body: Value = app
-        .get(&format!("/api/dev/mailbox?to={to}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// A request with an optional bearer token and JSON body.
-pub async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
-}
-
-/// The password every test account uses (strong enough for the strength check).
-pub const PASSWORD: &str = "violet-harbor-sings-42";
-
 /// An app whose `root@example.com` becomes admin on sign-up, with extra settings.
 pub async fn portal(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("ADMIN_EMAILS", "root@example.com")];
@@ -250,19 +198,4 @@ pub async fn portal(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
         },
     )
     .await
-}
-
-/// Signs up `email` (201 expected) and returns the access token.
-pub async fn signup_token(app: &TestApp, email: &str, name: &str) -> String {
-    let response = call(
-        app,
-        reqwest::Method::POST,
-        "/api/v1/auth/signup",
-        None,
-        Some(serde_json::json!({"email": email, "password": PASSWORD, "name": name})),
-    )
-    .await;
-    assert_eq!(response.status(), 201, "sign-up of {email}");
-    let body: Value = response.json().await.unwrap();
-    body["accessToken"].as_str().unwrap().to_owned()
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, fixture, problem, spawn_app};
+use crate::helpers::{Kind, fixture, spawn_app};
+use crate::http::problem;
 
 #[tokio::test]
 async fn timer_fixture_runs_cleanup_and_answers_the_host_shape() {

@@ -3,21 +3,34 @@
 //! so the dependencies link once.
 
 /// Generates each listed case twice: `embedded::case` on the embedded stores and
-/// `azure::case` on the emulators; each case is `async fn case(kind: Kind)`.
+/// `azure::case` on the emulators. By default each case is `async fn case(kind: Kind)`; a
+/// suite whose cases take something else names a driver that gets the backend's `kind` and
+/// the `case` function: `both!(|kind, case| { ... }; case_a, case_b)`.
 macro_rules! both {
-    ($($case:ident),* $(,)?) => {
+    (|$kind:ident, $run:ident| $driver:block; $($case:ident),* $(,)?) => {
         pub mod embedded {
             $(
                 #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Embedded).await; }
+                async fn $case() {
+                    let $kind = crate::helpers::Kind::Embedded;
+                    let $run = super::$case;
+                    $driver
+                }
             )*
         }
         pub mod azure {
             $(
                 #[tokio::test]
-                async fn $case() { super::$case(crate::helpers::Kind::Azure).await; }
+                async fn $case() {
+                    let $kind = crate::helpers::Kind::Azure;
+                    let $run = super::$case;
+                    $driver
+                }
             )*
         }
+    };
+    ($($case:ident),* $(,)?) => {
+        both!(|kind, case| { case(kind).await; }; $($case),*);
     };
 }
 
@@ -34,6 +47,7 @@ mod files;
 mod forms;
 mod health;
 mod helpers;
+mod http;
 mod infra;
 mod invocations;
 mod keyvault_fake;

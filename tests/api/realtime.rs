@@ -9,7 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::chat::{Person, conversation, person, say};
-use crate::helpers::{Kind, Options, TestApp, call, portal, spawn_app_with};
+use crate::helpers::{Kind, Options, TestApp, portal, spawn_app_with};
+use crate::http::call;
 
 both!(
     triggers_answer_as_the_host_expects,

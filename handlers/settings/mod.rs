@@ -1,8 +1,14 @@
 //! Typed settings, read once from the environment at start-up.
 //!
-//! Every name here is part of the contract (DESIGN.md section 2) and is listed in
-//! `local.settings.json.example`. A value that does not parse stops start-up with a message
-//! naming the setting; secrets are wrapped in [`Secret`] so they never reach a log line.
+//! Every name read is in [`table::ALL`] (part of the contract, DESIGN.md section 2), which the
+//! tests check against the README and `local.settings.json.example`. A value that does not
+//! parse stops start-up with a message naming the setting; secrets are wrapped in [`Secret`]
+//! so they never reach a log line.
+
+mod groups;
+pub mod table;
+
+pub use groups::{AcsSettings, WebPubSubSettings};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -148,11 +154,12 @@ pub struct Settings {
     pub cache_key_prefix: Option<String>,
     /// Client id of the user-assigned managed identity, when the app uses one.
     pub azure_client_id: Option<String>,
-    pub webpubsub_connection_string: Option<Secret>,
+    /// Absent: realtime goes through the local hub in this process.
+    pub webpubsub: Option<WebPubSubSettings>,
+    /// The realtime hub's name, on Web PubSub and on the local hub alike.
     pub webpubsub_hub: String,
-    pub acs_email_endpoint: Option<Url>,
-    pub acs_email_key: Option<Secret>,
-    pub email_sender: Option<String>,
+    /// Absent: emails go to the local mailbox.
+    pub email: Option<AcsSettings>,
     /// This API's external base URL; locally `http://127.0.0.1:<bound port>` when unset.
     pub public_base_url: Option<Url>,
     pub app_base_url: Option<Url>,
@@ -183,7 +190,12 @@ impl Settings {
     /// Reads settings through `lookup`, so tests can pass a map instead of mutating the
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| {
+        let get = |name: &'static str| {
+            // Reading through the table keeps it the complete list of what is read.
+            assert!(
+                table::find(name).is_some(),
+                "setting {name} is read but not listed in settings::table::ALL"
+            );
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
@@ -217,7 +229,7 @@ impl Settings {
             get("STORAGE_BLOB_ENDPOINT"),
             get("STORAGE_QUEUE_ENDPOINT"),
         ) {
-            (Some(cs), _, _) => Some(parse_connection_string(&cs)?),
+            (Some(cs), _, _) => Some(groups::parse_storage_connection_string(&cs)?),
             (None, Some(blob), Some(queue)) => Some(StorageSettings::Identity {
                 blob_endpoint: parse_url("STORAGE_BLOB_ENDPOINT", &blob)?,
                 queue_endpoint: parse_url("STORAGE_QUEUE_ENDPOINT", &queue)?,
@@ -266,7 +278,7 @@ impl Settings {
             }
         };
 
-        Ok(Settings {
+        let settings = Settings {
             mode,
             port,
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| ".data".into())),
@@ -284,13 +296,15 @@ impl Settings {
             redis_url,
             cache_key_prefix: get("CACHE_KEY_PREFIX"),
             azure_client_id: get("AZURE_CLIENT_ID"),
-            webpubsub_connection_string: get("WEBPUBSUB_CONNECTION_STRING").map(Secret::new),
-            webpubsub_hub: get("WEBPUBSUB_HUB").unwrap_or_else(|| "chat".into()),
-            acs_email_endpoint: get("ACS_EMAIL_ENDPOINT")
-                .map(|v| parse_url("ACS_EMAIL_ENDPOINT", &v))
+            webpubsub: get("WEBPUBSUB_CONNECTION_STRING")
+                .map(|cs| WebPubSubSettings::parse(&cs))
                 .transpose()?,
-            acs_email_key: get("ACS_EMAIL_KEY").map(Secret::new),
-            email_sender: get("EMAIL_SENDER"),
+            webpubsub_hub: get("WEBPUBSUB_HUB").unwrap_or_else(|| "chat".into()),
+            email: AcsSettings::parse(
+                get("ACS_EMAIL_ENDPOINT"),
+                get("ACS_EMAIL_KEY"),
+                get("EMAIL_SENDER"),
+            )?,
             public_base_url,
             app_base_url: get("APP_BASE_URL")
                 .map(|v| parse_url("APP_BASE_URL", &v))
@@ -361,13 +375,15 @@ impl Settings {
                         .unwrap_or(2),
                 )?,
             },
-        })
+        };
+        groups::require_real_services(&settings)?;
+        Ok(settings)
     }
 }
 
 /// A numeric setting with its default.
 fn num<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
+    get: &impl Fn(&'static str) -> Option<String>,
     name: &'static str,
     default: T,
 ) -> Result<T, SettingsError> {
@@ -399,151 +415,5 @@ fn parse_url(name: &'static str, value: &str) -> Result<Url, SettingsError> {
     Ok(url)
 }
 
-/// Parses an Azure Storage connection string (`Key=Value;...`). Values may contain `=`
-/// (account keys are base64), so each pair splits at its first `=` only.
-fn parse_connection_string(cs: &str) -> Result<StorageSettings, SettingsError> {
-    const NAME: &str = "STORAGE_CONNECTION_STRING";
-    let mut account = None;
-    let mut key = None;
-    let mut blob = None;
-    let mut queue = None;
-    let mut protocol = "https".to_owned();
-    let mut suffix = "core.windows.net".to_owned();
-    for part in cs.split(';').filter(|p| !p.trim().is_empty()) {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| bad(NAME, "expected Key=Value pairs separated by ';'"))?;
-        match k.trim() {
-            "AccountName" => account = Some(v.to_owned()),
-            "AccountKey" => key = Some(v.to_owned()),
-            "BlobEndpoint" => blob = Some(v.to_owned()),
-            "QueueEndpoint" => queue = Some(v.to_owned()),
-            "DefaultEndpointsProtocol" => protocol = v.to_owned(),
-            "EndpointSuffix" => suffix = v.to_owned(),
-            _ => {}
-        }
-    }
-    let account = account.ok_or_else(|| bad(NAME, "has no AccountName"))?;
-    let key = key.ok_or_else(|| bad(NAME, "has no AccountKey"))?;
-    let endpoint = |explicit: Option<String>, service: &str| {
-        let raw = explicit.unwrap_or_else(|| format!("{protocol}://{account}.{service}.{suffix}"));
-        parse_url(NAME, raw.trim_end_matches('/'))
-    };
-    Ok(StorageSettings::SharedKey {
-        blob_endpoint: endpoint(blob, "blob")?,
-        queue_endpoint: endpoint(queue, "queue")?,
-        account,
-        key: Secret::new(key),
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|k| map.get(k).cloned())
-    }
-
-    /// Every name this module reads is documented in local.settings.json.example.
-    #[test]
-    fn every_setting_read_is_in_the_example_file() {
-        let source = include_str!("settings.rs");
-        let example: serde_json::Value =
-            serde_json::from_str(include_str!("../local.settings.json.example")).unwrap();
-        assert_eq!(example["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
-        let mut names = Vec::new();
-        for part in source
-            .split("get(\"")
-            .skip(1)
-            .chain(source.split("num(&get, \"").skip(1))
-        {
-            let name = part.split('"').next().unwrap_or_default();
-            if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-                names.push(name);
-            }
-        }
-        assert!(names.len() > 15, "found {names:?}");
-        for name in names {
-            let documented = example["Values"].get(name).is_some()
-                || name == "FUNCTIONS_CUSTOMHANDLER_PORT"
-                || name == "WEBSITE_INSTANCE_ID";
-            assert!(
-                documented,
-                "{name} is read but not in local.settings.json.example"
-            );
-        }
-    }
-
-    #[test]
-    fn defaults_are_local_and_embedded() {
-        let s = settings(&[]).unwrap();
-        assert_eq!(s.mode, RunMode::Local);
-        assert_eq!(s.port, 7071);
-        assert!(s.cosmos.is_none() && s.storage.is_none() && s.redis_url.is_none());
-        assert_eq!(s.public_base_url, None);
-    }
-
-    #[test]
-    fn host_port_selects_host_mode() {
-        let s = settings(&[("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"), ("PORT", "1")]).unwrap();
-        assert_eq!((s.mode, s.port), (RunMode::Host, 40123));
-    }
-
-    #[test]
-    fn bad_value_names_the_setting() {
-        let err = settings(&[("TRUSTED_PROXY_HOPS", "many")]).unwrap_err();
-        assert_eq!(err.name, "TRUSTED_PROXY_HOPS");
-        let err = settings(&[("REDIS_URL", "http://x")]).unwrap_err();
-        assert_eq!(err.name, "REDIS_URL");
-        let err =
-            settings(&[("STORAGE_BLOB_ENDPOINT", "https://a.blob.core.windows.net")]).unwrap_err();
-        assert_eq!(err.name, "STORAGE_QUEUE_ENDPOINT");
-    }
-
-    #[test]
-    fn connection_string_keeps_base64_padding_and_never_prints_the_key() {
-        let s = settings(&[(
-            "STORAGE_CONNECTION_STRING",
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=abc==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;",
-        )])
-        .unwrap();
-        let Some(StorageSettings::SharedKey {
-            account,
-            key,
-            blob_endpoint,
-            ..
-        }) = &s.storage
-        else {
-            panic!("expected shared key storage");
-        };
-        assert_eq!(account, "devstoreaccount1");
-        assert_eq!(key.expose(), "abc==");
-        assert_eq!(
-            blob_endpoint.as_str(),
-            "http://127.0.0.1:10000/devstoreaccount1"
-        );
-        assert!(!format!("{s:?}").contains("abc=="));
-    }
-
-    #[test]
-    fn connection_string_without_endpoints_derives_them() {
-        let s = settings(&[(
-            "STORAGE_CONNECTION_STRING",
-            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=k;EndpointSuffix=core.windows.net",
-        )])
-        .unwrap();
-        let Some(StorageSettings::SharedKey { queue_endpoint, .. }) = &s.storage else {
-            panic!("expected shared key storage");
-        };
-        assert_eq!(
-            queue_endpoint.as_str(),
-            "https://acct.queue.core.windows.net/"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,207 @@
+//! Every setting the parser reads, in one table. The parser looks each name up here before
+//! reading it (a name missing from the table is a programming error caught by any test run),
+//! and the tests check the table against the README and `local.settings.json.example`, so the
+//! documentation cannot drift from what is read.
+
+/// One setting: its name, its default as documented, and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+    /// Set by the Functions host or App Service, never by hand, so not in
+    /// `local.settings.json.example`.
+    pub platform: bool,
+}
+
+const fn s(name: &'static str, default: &'static str, meaning: &'static str) -> Setting {
+    Setting {
+        name,
+        default,
+        meaning,
+        platform: false,
+    }
+}
+
+const fn platform(name: &'static str, meaning: &'static str) -> Setting {
+    Setting {
+        name,
+        default: "unset",
+        meaning,
+        platform: true,
+    }
+}
+
+pub const ALL: &[Setting] = &[
+    platform(
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "set by the Functions host: host mode on this port",
+    ),
+    platform(
+        "WEBSITE_INSTANCE_ID",
+        "set by App Service: running in Azure (JSON logs, real stores required)",
+    ),
+    s("PORT", "7071", "local mode port (0: any free port)"),
+    s(
+        "DATA_DIR",
+        ".data",
+        "where the embedded stores and the mailbox live",
+    ),
+    s("SCRIPT_ROOT", ".", "where host.json and the functions are"),
+    s(
+        "ALLOW_EMBEDDED",
+        "false",
+        "allow embedded stores when running in Azure",
+    ),
+    s("LOG_FORMAT", "text (json in Azure)", "log line format"),
+    s(
+        "REQUEST_TIMEOUT_SECONDS",
+        "30",
+        "answer 503 TIMEOUT to an /api request that takes longer",
+    ),
+    s(
+        "PUBLIC_BASE_URL",
+        "http://127.0.0.1:<port>",
+        "this API's external URL",
+    ),
+    s(
+        "APP_BASE_URL",
+        "unset",
+        "the frontend's URL, for links in emails",
+    ),
+    s(
+        "TRUSTED_PROXY_HOPS",
+        "1",
+        "how many X-Forwarded-For entries from the right are trusted",
+    ),
+    s(
+        "AZURE_CLIENT_ID",
+        "unset",
+        "client id of the user-assigned managed identity",
+    ),
+    s(
+        "COSMOS_ENDPOINT",
+        "unset (SQLite)",
+        "Cosmos DB account endpoint",
+    ),
+    s(
+        "COSMOS_KEY",
+        "unset (managed identity)",
+        "Cosmos DB account key",
+    ),
+    s("COSMOS_DATABASE", "portal", "database name"),
+    s(
+        "STORAGE_CONNECTION_STRING",
+        "unset",
+        "account-key alternative to the storage endpoints",
+    ),
+    s(
+        "STORAGE_BLOB_ENDPOINT",
+        "unset (folder)",
+        "Blob endpoint, with managed identity",
+    ),
+    s(
+        "STORAGE_QUEUE_ENDPOINT",
+        "unset (SQLite queue)",
+        "Queue endpoint, with managed identity",
+    ),
+    s(
+        "KEY_VAULT_URI",
+        "unset (key file)",
+        "Key Vault for signing keys and secrets",
+    ),
+    s(
+        "REDIS_URL",
+        "unset (in-process cache)",
+        "redis:// or rediss://",
+    ),
+    s("CACHE_KEY_PREFIX", "unset", "prefix of every Redis key"),
+    s(
+        "WEBPUBSUB_CONNECTION_STRING",
+        "unset (local hub)",
+        "Web PubSub for chat: Endpoint and AccessKey",
+    ),
+    s("WEBPUBSUB_HUB", "chat", "the realtime hub's name"),
+    s(
+        "ACS_EMAIL_ENDPOINT",
+        "unset (local mailbox)",
+        "Azure Communication Services Email endpoint",
+    ),
+    s(
+        "ACS_EMAIL_KEY",
+        "unset",
+        "Azure Communication Services access key",
+    ),
+    s("EMAIL_SENDER", "unset", "the sender address of every email"),
+    s(
+        "RATE_LIMIT_FORMS_PER_HOUR",
+        "10",
+        "form submissions per IP per hour",
+    ),
+    s(
+        "ARCHIVE_AFTER_DAYS",
+        "365",
+        "chat messages older than this are archived",
+    ),
+    s("BACKUP_RETENTION_DAYS", "30", "daily backups kept"),
+    s(
+        "FORMS_NOTIFY_EMAIL",
+        "unset",
+        "who is emailed about each new form",
+    ),
+    s(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "unset (no telemetry)",
+        "Application Insights",
+    ),
+    s(
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "60000",
+        "milliseconds between metric exports",
+    ),
+    s(
+        "REGISTRATION_MODE",
+        "open",
+        "invite: sign-up needs an invite for the same email",
+    ),
+    s(
+        "ADMIN_EMAILS",
+        "unset",
+        "emails that become admins when they sign up",
+    ),
+    s("JWT_ISSUER", "portal-api", "iss of access tokens"),
+    s("JWT_AUDIENCE", "portal-api", "aud of access tokens"),
+    s(
+        "REFRESH_REUSE_GRACE_SECONDS",
+        "10",
+        "how long a just-rotated refresh token still gets the current pair",
+    ),
+    s(
+        "KEY_ROTATION_DAYS",
+        "30",
+        "age at which a new signing key is added",
+    ),
+    s(
+        "RATE_LIMIT_AUTH_PER_MINUTE",
+        "5",
+        "auth requests per IP and per account",
+    ),
+    s(
+        "RATE_LIMIT_GENERAL_PER_MINUTE",
+        "100",
+        "every /api request per IP",
+    ),
+    s("ARGON2_MEMORY_KIB", "65536", "argon2id memory cost"),
+    s("ARGON2_ITERATIONS", "3", "argon2id iterations"),
+    s("ARGON2_PARALLELISM", "4", "argon2id lanes"),
+    s(
+        "ARGON2_MAX_CONCURRENCY",
+        "core count",
+        "password hashes at once",
+    ),
+];
+
+/// The table entry of `name`.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    ALL.iter().find(|s| s.name == name)
+}
