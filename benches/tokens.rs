@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
     let ring = KeyRing::new(
         Arc::new(FileSecrets::new(&dir.path().join("secrets.json"))),
         Duration::from_secs(16 * 60),
+        settings.key_refresh,
     );
     let (token, _) = runtime
         .block_on(tokens::issue(

@@ -80,6 +80,8 @@ codes! {
     InviteRequired = "INVITE_REQUIRED", FORBIDDEN;
     NotEnrolled = "NOT_ENROLLED", FORBIDDEN;
     SignatureInvalid = "SIGNATURE_INVALID", FORBIDDEN;
+    /// A function door called from a web page of another origin.
+    CrossOrigin = "CROSS_ORIGIN", FORBIDDEN;
     // What exists.
     NotFound = "NOT_FOUND", NOT_FOUND;
     BlobNotFound = "BLOB_NOT_FOUND", NOT_FOUND;

@@ -1,7 +1,8 @@
 //! `GET /api/healthz` (the process is up) and `GET /api/readyz` (every backend answers).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,7 +26,7 @@ pub async fn healthz() -> AppJson<Health> {
     AppJson(Health { status: "ok" })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DependencyStatus {
     #[schema(value_type = String, example = "embedded")]
     pub backend: Backend,
@@ -33,7 +34,7 @@ pub struct DependencyStatus {
     pub status: &'static str,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Readiness {
     /// `ready` when every dependency is `ok`, else `unavailable`.
     pub status: &'static str,
@@ -42,6 +43,19 @@ pub struct Readiness {
 
 /// How long a backend may take to answer before it counts as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long one probe's answer is served to every caller. `/api/readyz` is anonymous and not
+/// rate limited: without this, each call would cost a request to Key Vault, Cosmos DB and the
+/// rest.
+pub const READY_CACHE: Duration = Duration::from_secs(5);
+
+/// The last probe and when it finished. The lock is held while probing, so concurrent callers
+/// wait for the one probe in flight and share its answer instead of starting their own.
+#[derive(Default)]
+pub struct ReadinessCache(tokio::sync::Mutex<Option<(Instant, Arc<Answer>)>>);
+
+/// One probe's status code and body.
+type Answer = (StatusCode, Readiness);
 
 async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) -> &'static str {
     match tokio::time::timeout(PING_TIMEOUT, ping).await {
@@ -57,13 +71,29 @@ async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) 
     }
 }
 
-/// Pings every backend at once and reports each; 503 when any is not `ok`.
+/// Pings every backend at once and reports each; 503 when any is not `ok`. The answer is at
+/// most 5 seconds old: one probe serves every caller in that window.
 #[utoipa::path(get, path = "/api/readyz", tag = "health",
     responses(
         (status = 200, description = "Every dependency answers", body = Readiness),
         (status = 503, description = "At least one dependency is down", body = Readiness),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, AppJson<Readiness>) {
+    let mut cached = state.readiness.0.lock().await;
+    let answer = match cached.as_ref() {
+        Some((at, answer)) if at.elapsed() < READY_CACHE => answer.clone(),
+        _ => {
+            let answer = Arc::new(probe(&state).await);
+            *cached = Some((Instant::now(), answer.clone()));
+            answer
+        }
+    };
+    drop(cached);
+    let (code, readiness) = answer.as_ref().clone();
+    (code, AppJson(readiness))
+}
+
+async fn probe(state: &AppState) -> Answer {
     let s = &state.stores;
     let (documents, blobs, queues, secrets, cache) = tokio::join!(
         check("documents", s.documents.ping()),
@@ -88,9 +118,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, AppJson<Readi
     };
     (
         code,
-        AppJson(Readiness {
+        Readiness {
             status: if ready { "ready" } else { "unavailable" },
             dependencies,
-        }),
+        },
     )
 }

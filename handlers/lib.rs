@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod files;
 pub mod forms;
+pub mod headers;
 pub mod health;
 pub mod host;
 pub mod jobs;

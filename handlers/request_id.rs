@@ -46,18 +46,20 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         header("x-azure-functions-invocationid"),
         header("traceparent"),
     );
-    // The request span is also the request Application Insights records (`otel.*` fields);
-    // [`record_route`] names it after the matched route once routing is done.
+    // The request span is also the request Application Insights records (`otel.*` fields).
+    // It never holds the raw path or query: they carry invite tokens and share-link ids. The
+    // route fields stay empty until [`record_route`] names the matched template; a request
+    // no route matched is named [`UNMATCHED`].
     let span = tracing::info_span!(
         "request",
         otel.kind = "server",
-        otel.name = %request.uri().path(),
+        otel.name = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = tracing::field::Empty,
         http.request.method = %request.method(),
-        url.path = %request.uri().path(),
+        url.path = tracing::field::Empty,
         http.route = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         invocation_id = tracing::field::Empty,
@@ -72,11 +74,21 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         crate::telemetry::adopt_parent(&span, headers);
     }
     let header_value = HeaderValue::from_str(&id).expect("validated or generated id");
+    let method = request.method().clone();
     let started = std::time::Instant::now();
     let mut response = REQUEST_ID
         .scope(id, next.run(request))
         .instrument(span.clone())
         .await;
+    if response
+        .extensions_mut()
+        .remove::<RouteRecorded>()
+        .is_none()
+    {
+        span.record("path", UNMATCHED);
+        span.record("url.path", UNMATCHED);
+        span.record("otel.name", format!("{method} {UNMATCHED}").as_str());
+    }
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
     if status >= 500 {
@@ -90,16 +102,34 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     response
 }
 
+/// What logs and telemetry show for a request no route matched: its raw path may be anything
+/// a caller typed, secrets included.
+pub const UNMATCHED: &str = "(unmatched)";
+
+/// Marks an answer whose request span [`record_route`] named.
+#[derive(Clone, Copy)]
+struct RouteRecorded;
+
 /// Route middleware: names the request span after the route that matched (`GET
-/// /api/v1/files/{id}`), so telemetry groups requests by route rather than by raw path.
+/// /api/v1/files/{id}`), so telemetry groups requests by route and logs carry the template,
+/// never the path parameters it matched.
 pub async fn record_route(request: Request, next: Next) -> Response {
-    if let Some(route) = request.extensions().get::<axum::extract::MatchedPath>() {
-        let span = tracing::Span::current();
-        span.record("http.route", route.as_str());
-        span.record(
-            "otel.name",
-            format!("{} {}", request.method(), route.as_str()).as_str(),
-        );
-    }
-    next.run(request).await
+    let Some(route) = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned()
+    else {
+        return next.run(request).await;
+    };
+    let span = tracing::Span::current();
+    span.record("http.route", route.as_str());
+    span.record("path", route.as_str());
+    span.record("url.path", route.as_str());
+    span.record(
+        "otel.name",
+        format!("{} {}", request.method(), route.as_str()).as_str(),
+    );
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(RouteRecorded);
+    response
 }

@@ -17,11 +17,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, AppJson, Code};
-use crate::host::{dev, dev_blobs, dispatch};
+use crate::host::{dev, dev_blobs, dispatch, guard};
 use crate::settings::{RunMode, Settings};
 use crate::state::AppState;
 use crate::store::Stores;
-use crate::{health, request_id};
+use crate::{headers, health, request_id};
 
 /// The default JSON body limit; routes that need more say so explicitly.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -103,18 +103,25 @@ fn routes(state: &AppState) -> Router<AppState> {
         }),
     );
 
-    // Non-HTTP invocations: no request timeout here, the host enforces functionTimeout.
+    // Non-HTTP invocations: no request timeout here, the host enforces functionTimeout. The
+    // function doors refuse cross-site requests (host/guard.rs).
+    let same_origin_json = middleware::from_fn_with_state(state.clone(), guard::same_origin_json);
     let mut app = Router::new()
         .route("/", get(root))
         .route(
             "/{function}",
-            post(dispatch::invocation_route).layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT)),
+            post(dispatch::invocation_route)
+                .layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT))
+                .layer(same_origin_json.clone()),
         )
         .merge(api_limits(api, state));
 
     if state.settings.mode == RunMode::Local {
         app = app
-            .route("/admin/functions/{name}", post(dev::run_now))
+            .route(
+                "/admin/functions/{name}",
+                post(dev::run_now).layer(same_origin_json),
+            )
             .route("/api/dev/mailbox", get(crate::email::mailbox::list_route))
             .route("/client/hubs/{hub}", get(crate::chat::hub::connect_route))
             .route(
@@ -140,16 +147,19 @@ fn api_limits(api: Router<AppState>, state: &AppState) -> Router<AppState> {
         ))
 }
 
-/// Fallbacks and the outer stack: request id (outermost, so every answer carries it), panic
-/// to 500 problem, compression.
+/// Fallbacks and the outer stack: request id (outermost, so every answer carries it), the
+/// security headers, panic to 500 problem, compression.
 fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
-    app.route_layer(middleware::from_fn(request_id::record_route))
+    let trusted_hops = state.settings.trusted_proxy_hops;
+    let app = app
+        .route_layer(middleware::from_fn(headers::no_store))
+        .route_layer(middleware::from_fn(request_id::record_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(CompressionLayer::new())
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(request_id::middleware))
+        .layer(CatchPanicLayer::custom(panic_response));
+    headers::layer(app, trusted_hops).layer(middleware::from_fn(request_id::middleware))
 }
 
 /// `GET /`: the Functions host polls it until the handler answers.
@@ -222,8 +232,11 @@ impl Application {
 
     /// Swaps a backend before serving: how tests reach a store that settings alone cannot
     /// configure (a Key Vault fake whose certificate only the test trusts).
-    pub fn replace_stores(&mut self, change: impl FnOnce(&mut Stores)) {
+    pub fn replace_stores(&mut self, change: impl FnOnce(&mut Stores)) -> anyhow::Result<()> {
         change(&mut self.state.stores);
+        // The key ring holds the secrets store it was built with: rebuild it on the new one.
+        self.state.auth = crate::auth::Auth::new(&self.state.settings, &self.state.stores)?;
+        Ok(())
     }
 
     /// Serves until the process is told to stop; in local mode also runs the dev host.

@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Realtime delivery: Azure Web PubSub, or the local hub.
     pub realtime: crate::chat::realtime::Realtime,
+    /// `/api/readyz`'s last probe, shared by its callers for a few seconds.
+    pub readiness: Arc<crate::health::ReadinessCache>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             email,
             auth,
             realtime,
+            readiness: Arc::default(),
         })
     }
 }

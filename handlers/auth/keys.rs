@@ -18,9 +18,9 @@ use crate::store::{Secrets, StoreError, StoreResult};
 
 /// The secret whose versions are the key ring.
 pub const SECRET_NAME: &str = "jwt-signing-key";
-/// How long the ring is served from memory before the store is read again (a new version
-/// written by another instance becomes visible within this).
-const REFRESH: Duration = Duration::from_secs(60);
+/// After a failed reload, how long the last good ring is served before the store is tried
+/// again: a Key Vault hiccup neither fails signed-in requests nor gets a call per request.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// The least time between two reloads caused by an unknown `kid`.
 const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(5);
@@ -48,9 +48,20 @@ pub struct KeyRing {
     /// How long a superseded key keeps verifying: the longest an access token it signed can
     /// still be alive.
     retire_after: Duration,
+    /// How long the ring is served from memory before the store is read again (a new version
+    /// written by another instance becomes visible within this).
+    refresh: Duration,
     /// [`UNKNOWN_KID_RELOAD`]; shorter in tests.
     unknown_kid_reload: Duration,
-    cached: Mutex<Option<(Instant, Arc<Vec<Key>>)>>,
+    cached: Mutex<Option<Loaded>>,
+}
+
+/// The last good ring and when to read the store again.
+struct Loaded {
+    keys: Arc<Vec<Key>>,
+    /// The last time the store was read, whether that worked or not.
+    attempted: Instant,
+    next_reload: Instant,
 }
 
 /// Of the versions (newest first), those that may still verify a token: the newest, and each
@@ -113,23 +124,52 @@ fn new_key_value() -> String {
 }
 
 impl KeyRing {
-    pub fn new(secrets: Arc<dyn Secrets>, retire_after: Duration) -> Self {
+    pub fn new(secrets: Arc<dyn Secrets>, retire_after: Duration, refresh: Duration) -> Self {
         Self {
             secrets,
             retire_after,
+            refresh,
             unknown_kid_reload: UNKNOWN_KID_RELOAD,
             cached: Mutex::new(None),
         }
     }
 
-    /// Every valid key, newest first; makes the first one when there is none.
+    /// Every valid key, newest first; makes the first one when there is none. When the store
+    /// cannot be read, the last good ring keeps serving (and the store is retried a few
+    /// seconds later); only a ring that never loaded is an error.
     pub async fn keys(&self) -> StoreResult<Arc<Vec<Key>>> {
         let mut cached = self.cached.lock().await;
-        if let Some((at, keys)) = cached.as_ref()
-            && at.elapsed() < REFRESH
+        let now = Instant::now();
+        if let Some(loaded) = cached.as_ref()
+            && now < loaded.next_reload
         {
-            return Ok(keys.clone());
+            return Ok(loaded.keys.clone());
         }
+        match self.load().await {
+            Ok(keys) => {
+                *cached = Some(Loaded {
+                    keys: keys.clone(),
+                    attempted: now,
+                    next_reload: now + self.refresh,
+                });
+                Ok(keys)
+            }
+            Err(e) => match cached.as_mut() {
+                Some(loaded) => {
+                    tracing::warn!(
+                        "signing keys could not be reloaded, serving the last good ones: {e}"
+                    );
+                    loaded.attempted = now;
+                    loaded.next_reload = now + RETRY_AFTER_FAILURE;
+                    Ok(loaded.keys.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Reads the ring from the store.
+    async fn load(&self) -> StoreResult<Arc<Vec<Key>>> {
         let mut versions = self.secrets.versions(SECRET_NAME).await?;
         if versions.is_empty() {
             self.secrets.set(SECRET_NAME, &new_key_value()).await?;
@@ -139,9 +179,15 @@ impl KeyRing {
             .into_iter()
             .map(|v| make_key(&v.version, v.created, &v.value))
             .collect::<StoreResult<_>>()?;
-        let keys = Arc::new(keys);
-        *cached = Some((Instant::now(), keys.clone()));
-        Ok(keys)
+        Ok(Arc::new(keys))
+    }
+
+    /// Makes the next [`KeyRing::keys`] read the store, keeping the current ring as the
+    /// fallback should that read fail.
+    async fn reload_next(&self) {
+        if let Some(loaded) = self.cached.lock().await.as_mut() {
+            loaded.next_reload = Instant::now();
+        }
     }
 
     /// The ring, reloaded first when it does not know `kid` and was loaded more than a few
@@ -155,13 +201,13 @@ impl KeyRing {
         }
         {
             let mut cached = self.cached.lock().await;
-            let stale = cached
-                .as_ref()
-                .is_some_and(|(at, _)| at.elapsed() >= self.unknown_kid_reload);
-            if !stale {
+            let Some(loaded) = cached.as_mut() else {
+                return Ok(keys);
+            };
+            if loaded.attempted.elapsed() < self.unknown_kid_reload {
                 return Ok(keys);
             }
-            *cached = None;
+            loaded.next_reload = Instant::now();
         }
         self.keys().await
     }
@@ -176,7 +222,7 @@ impl KeyRing {
             return Ok(false);
         }
         self.secrets.set(SECRET_NAME, &new_key_value()).await?;
-        *self.cached.lock().await = None;
+        self.reload_next().await;
         Ok(true)
     }
 
@@ -239,8 +285,9 @@ mod tests {
             &dir.path().join("keys.json"),
         ));
         let retire = Duration::from_secs(16 * 60);
-        let a = KeyRing::new(secrets.clone(), retire);
-        let mut b = KeyRing::new(secrets, retire);
+        let minute = Duration::from_secs(60);
+        let a = KeyRing::new(secrets.clone(), retire, minute);
+        let mut b = KeyRing::new(secrets, retire, minute);
         b.unknown_kid_reload = Duration::ZERO;
         let first = b.keys().await.unwrap()[0].kid.clone();
         assert_eq!(a.keys().await.unwrap()[0].kid, first);

@@ -34,6 +34,7 @@ impl Auth {
                 stores.secrets.clone(),
                 // A minute of slack past the token lifetime, for clock skew.
                 settings.auth.access_token_ttl + std::time::Duration::from_secs(60),
+                settings.auth.key_refresh,
             ),
             passwords: password::Passwords::new(&settings.auth)?,
         }))

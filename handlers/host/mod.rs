@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod dev;
 pub mod dev_blobs;
 pub mod dispatch;
+pub mod guard;
 pub mod protocol;
 
 pub use catalog::Catalog;

@@ -127,6 +127,8 @@ pub struct AuthSettings {
     pub refresh_token_ttl: Duration,
     pub refresh_reuse_grace: Duration,
     pub key_rotation: Duration,
+    /// How long the signing key ring is served from memory before Key Vault is read again.
+    pub key_refresh: Duration,
     pub auth_per_minute: u32,
     pub general_per_minute: u32,
     pub lockout_failures: u32,
@@ -360,6 +362,7 @@ impl Settings {
                     10,
                 )?),
                 key_rotation: Duration::from_secs(num(&get, "KEY_ROTATION_DAYS", 30)? * 24 * 3600),
+                key_refresh: Duration::from_secs(num(&get, "SIGNING_KEYS_REFRESH_SECONDS", 60)?),
                 auth_per_minute: num(&get, "RATE_LIMIT_AUTH_PER_MINUTE", 5)?,
                 general_per_minute: num(&get, "RATE_LIMIT_GENERAL_PER_MINUTE", 100)?,
                 lockout_failures: 5,

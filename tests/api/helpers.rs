@@ -50,11 +50,16 @@ impl TokenCredential for StaticToken {
     }
 }
 
-/// Options for a test app: extra settings and where `host.json` and functions are read.
+/// A change to the stores before the app serves (after the Key Vault fake is in place).
+pub type StoreChange = Box<dyn FnOnce(&mut Stores) + Send>;
+
+/// Options for a test app: extra settings, where `host.json` and functions are read, and a
+/// store to swap in.
 #[derive(Default)]
 pub struct Options {
     pub settings: Vec<(String, String)>,
     pub script_root: Option<PathBuf>,
+    pub stores: Option<StoreChange>,
 }
 
 pub async fn spawn_app(kind: Kind) -> TestApp {
@@ -115,7 +120,11 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
         app.replace_stores(|stores: &mut Stores| {
             stores.secrets = Arc::new(secrets);
             stores.backends.secrets = Backend::Azure;
-        });
+        })
+        .expect("stores replaced");
+    }
+    if let Some(change) = options.stores {
+        app.replace_stores(change).expect("stores replaced");
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

@@ -276,3 +276,102 @@ async fn a_bad_connection_string_leaves_telemetry_off_and_the_api_up() {
     let health = reqwest::get(format!("{base}/api/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// Share-link ids and invite tokens travel in paths and queries: logs and telemetry name the
+/// route template instead, and a path no route matched is not named at all.
+#[tokio::test]
+async fn no_path_parameter_or_query_reaches_logs_or_telemetry() {
+    let data = tempfile::tempdir().unwrap();
+    let (endpoint, certificate, received) = ingestion(data.path()).await;
+    let connection_string = format!(
+        "InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint={endpoint}"
+    );
+    let log = data.path().join("handler.log");
+    let (_handler, base) = start_handler(
+        &log,
+        &[
+            ("DATA_DIR", data.path().as_os_str()),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                connection_string.as_ref(),
+            ),
+            ("SSL_CERT_FILE", certificate.as_os_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".as_ref()),
+            ("LOG_FORMAT", "json".as_ref()),
+            ("RUST_LOG", "debug,hyper=warn,h2=warn,rustls=warn".as_ref()),
+        ],
+    )
+    .await;
+    const SECRETS: [&str; 4] = [
+        "SecretLinkId7f3a",
+        "SecretInviteTok9c2e",
+        "SecretQuery5d1b",
+        "SecretUnmatched0e8f",
+    ];
+    let http = reqwest::Client::new();
+    for (path, id) in [
+        (
+            "/api/v1/share/SecretLinkId7f3a?sig=SecretQuery5d1b",
+            "share-1",
+        ),
+        (
+            "/api/v1/auth/invites/SecretInviteTok9c2e?token=SecretQuery5d1b",
+            "invite-1",
+        ),
+        (
+            "/api/v1/nothing/SecretUnmatched0e8f?token=SecretQuery5d1b",
+            "unmatched-1",
+        ),
+    ] {
+        let response = http
+            .get(format!("{base}{path}"))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{path}");
+    }
+
+    for template in [
+        "GET /api/v1/share/{linkId}",
+        "GET /api/v1/auth/invites/{token}",
+    ] {
+        arrived(&received, template, |e| {
+            base_type(e) == "RequestData" && e["data"]["baseData"]["name"] == template
+        })
+        .await;
+    }
+    let unmatched = arrived(&received, "the unmatched request", |e| {
+        base_type(e) == "RequestData" && e["data"]["baseData"]["responseCode"] == "404"
+            // The exporter makes the path absolute.
+            && e["data"]["baseData"]["url"] == "/(unmatched)"
+    })
+    .await;
+    assert_eq!(unmatched["data"]["baseData"]["name"], "GET", "{unmatched}");
+
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let served = |id: &str| {
+        lines
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == "served" && l["span"]["request_id"] == id)
+            .unwrap_or_else(|| panic!("no 'served' line for {id} in:\n{lines}"))
+    };
+    assert_eq!(served("share-1")["span"]["path"], "/api/v1/share/{linkId}");
+    assert_eq!(
+        served("invite-1")["span"]["path"],
+        "/api/v1/auth/invites/{token}"
+    );
+    assert_eq!(served("unmatched-1")["span"]["path"], "(unmatched)");
+
+    let telemetry = Value::Array(received.lock().unwrap().clone()).to_string();
+    for secret in SECRETS {
+        for line in lines.lines() {
+            assert!(!line.contains(secret), "{secret} logged: {line}");
+        }
+        assert!(
+            !telemetry.contains(secret),
+            "{secret} sent to telemetry: {telemetry}"
+        );
+    }
+}
