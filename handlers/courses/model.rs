@@ -10,22 +10,22 @@ use crate::error::FieldErrors;
 /// What a course is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Category {
+pub enum CourseCategory {
     JobReadiness,
     Education,
     LifeSkills,
     Tech,
 }
 
-impl Category {
+impl CourseCategory {
     pub const HINT: &str = "Use job-readiness, education, life-skills or tech.";
 
     pub const fn as_str(self) -> &'static str {
         match self {
-            Category::JobReadiness => "job-readiness",
-            Category::Education => "education",
-            Category::LifeSkills => "life-skills",
-            Category::Tech => "tech",
+            CourseCategory::JobReadiness => "job-readiness",
+            CourseCategory::Education => "education",
+            CourseCategory::LifeSkills => "life-skills",
+            CourseCategory::Tech => "tech",
         }
     }
 
@@ -33,10 +33,10 @@ impl Category {
     /// field error rather than a body error).
     pub fn parse(raw: &str) -> Option<Self> {
         [
-            Category::JobReadiness,
-            Category::Education,
-            Category::LifeSkills,
-            Category::Tech,
+            CourseCategory::JobReadiness,
+            CourseCategory::Education,
+            CourseCategory::LifeSkills,
+            CourseCategory::Tech,
         ]
         .into_iter()
         .find(|c| c.as_str() == raw)
@@ -45,28 +45,32 @@ impl Category {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub enum CourseLevel {
     Beginner,
     Intermediate,
     Advanced,
 }
 
-impl Level {
+impl CourseLevel {
     pub const HINT: &str = "Use beginner, intermediate or advanced.";
 
     pub const fn as_str(self) -> &'static str {
         match self {
-            Level::Beginner => "beginner",
-            Level::Intermediate => "intermediate",
-            Level::Advanced => "advanced",
+            CourseLevel::Beginner => "beginner",
+            CourseLevel::Intermediate => "intermediate",
+            CourseLevel::Advanced => "advanced",
         }
     }
 
-    /// Parses what a client sent, as [`Category::parse`].
+    /// Parses what a client sent, as [`CourseCategory::parse`].
     pub fn parse(raw: &str) -> Option<Self> {
-        [Level::Beginner, Level::Intermediate, Level::Advanced]
-            .into_iter()
-            .find(|l| l.as_str() == raw)
+        [
+            CourseLevel::Beginner,
+            CourseLevel::Intermediate,
+            CourseLevel::Advanced,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == raw)
     }
 }
 
@@ -134,12 +138,12 @@ pub struct CourseDoc {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub category: Category,
+    pub category: CourseCategory,
     pub thumbnail: String,
     pub instructor: Instructor,
     /// Minutes, the sum of the lessons'.
     pub duration: u32,
-    pub level: Level,
+    pub level: CourseLevel,
     pub lessons: Vec<Lesson>,
     pub enrolled_count: i64,
     pub rating: f64,
@@ -158,11 +162,11 @@ pub struct CourseSummary {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub category: Category,
+    pub category: CourseCategory,
     pub thumbnail: String,
     pub instructor: Instructor,
     pub duration: u32,
-    pub level: Level,
+    pub level: CourseLevel,
     pub lesson_count: usize,
     pub enrolled_count: i64,
     pub rating: f64,
@@ -283,8 +287,8 @@ impl CourseDoc {
 #[derive(Debug, Clone)]
 pub struct ValidCourse {
     input: CourseInput,
-    category: Category,
-    level: Level,
+    category: CourseCategory,
+    level: CourseLevel,
 }
 
 fn push(errors: &mut FieldErrors, field: impl Into<String>, message: &str) {
@@ -297,7 +301,10 @@ fn push(errors: &mut FieldErrors, field: impl Into<String>, message: &str) {
 /// The course, or its field errors.
 pub fn validate(input: CourseInput) -> Result<ValidCourse, FieldErrors> {
     let errors = field_errors(&input);
-    match (Category::parse(&input.category), Level::parse(&input.level)) {
+    match (
+        CourseCategory::parse(&input.category),
+        CourseLevel::parse(&input.level),
+    ) {
         (Some(category), Some(level)) if errors.is_empty() => Ok(ValidCourse {
             input,
             category,
@@ -324,11 +331,11 @@ fn field_errors(input: &CourseInput) -> FieldErrors {
             "Keep the description under 5000 characters.",
         );
     }
-    if Category::parse(&input.category).is_none() {
-        push(&mut errors, "category", Category::HINT);
+    if CourseCategory::parse(&input.category).is_none() {
+        push(&mut errors, "category", CourseCategory::HINT);
     }
-    if Level::parse(&input.level).is_none() {
-        push(&mut errors, "level", Level::HINT);
+    if CourseLevel::parse(&input.level).is_none() {
+        push(&mut errors, "level", CourseLevel::HINT);
     }
     if input.instructor.name.trim().is_empty() {
         push(&mut errors, "instructor.name", "Name the instructor.");

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{
-    Category, Course, CourseDoc, CourseInput, CourseSummary, Lesson, LessonOutline, Level, validate,
+    Course, CourseCategory, CourseDoc, CourseInput, CourseLevel, CourseSummary, Lesson,
+    LessonOutline, validate,
 };
 use super::progress::{self, Enrollment};
 use super::store;
@@ -87,16 +88,16 @@ pub async fn list(
     if params
         .category
         .as_deref()
-        .is_some_and(|c| Category::parse(c).is_none())
+        .is_some_and(|c| CourseCategory::parse(c).is_none())
     {
-        errors.insert("category".into(), vec![Category::HINT.into()]);
+        errors.insert("category".into(), vec![CourseCategory::HINT.into()]);
     }
     if params
         .level
         .as_deref()
-        .is_some_and(|l| Level::parse(l).is_none())
+        .is_some_and(|l| CourseLevel::parse(l).is_none())
     {
-        errors.insert("level".into(), vec![Level::HINT.into()]);
+        errors.insert("level".into(), vec![CourseLevel::HINT.into()]);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

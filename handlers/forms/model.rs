@@ -136,7 +136,7 @@ pub struct Submission {
 
 crate::document!(Submission, FORMS, id);
 
-/// One change of a submission's review, as the admins see it.
+// One change of a submission's review, as the admins see it (stored by `store.rs`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
