@@ -5,6 +5,7 @@ pub mod progress;
 pub mod routes;
 pub mod seed;
 pub mod stats;
+pub mod store;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

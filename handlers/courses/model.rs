@@ -7,8 +7,73 @@ use utoipa::ToSchema;
 
 use crate::error::FieldErrors;
 
-pub const CATEGORIES: &[&str] = &["job-readiness", "education", "life-skills", "tech"];
-pub const LEVELS: &[&str] = &["beginner", "intermediate", "advanced"];
+/// What a course is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CourseCategory {
+    JobReadiness,
+    Education,
+    LifeSkills,
+    Tech,
+}
+
+impl CourseCategory {
+    pub const HINT: &str = "Use job-readiness, education, life-skills or tech.";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CourseCategory::JobReadiness => "job-readiness",
+            CourseCategory::Education => "education",
+            CourseCategory::LifeSkills => "life-skills",
+            CourseCategory::Tech => "tech",
+        }
+    }
+
+    /// Parses what a client sent (a string in bodies and queries, so that a bad value is a
+    /// field error rather than a body error).
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            CourseCategory::JobReadiness,
+            CourseCategory::Education,
+            CourseCategory::LifeSkills,
+            CourseCategory::Tech,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CourseLevel {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl CourseLevel {
+    pub const HINT: &str = "Use beginner, intermediate or advanced.";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CourseLevel::Beginner => "beginner",
+            CourseLevel::Intermediate => "intermediate",
+            CourseLevel::Advanced => "advanced",
+        }
+    }
+
+    /// Parses what a client sent, as [`CourseCategory::parse`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            CourseLevel::Beginner,
+            CourseLevel::Intermediate,
+            CourseLevel::Advanced,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == raw)
+    }
+}
+
 const RESOURCE_TYPES: &[&str] = &["pdf", "link", "download"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -73,12 +138,12 @@ pub struct CourseDoc {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub category: String,
+    pub category: CourseCategory,
     pub thumbnail: String,
     pub instructor: Instructor,
     /// Minutes, the sum of the lessons'.
     pub duration: u32,
-    pub level: String,
+    pub level: CourseLevel,
     pub lessons: Vec<Lesson>,
     pub enrolled_count: i64,
     pub rating: f64,
@@ -88,6 +153,8 @@ pub struct CourseDoc {
     pub updated_at: DateTime<Utc>,
 }
 
+crate::document!(CourseDoc, COURSES, id);
+
 /// A course in lists.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -95,11 +162,11 @@ pub struct CourseSummary {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub category: String,
+    pub category: CourseCategory,
     pub thumbnail: String,
     pub instructor: Instructor,
     pub duration: u32,
-    pub level: String,
+    pub level: CourseLevel,
     pub lesson_count: usize,
     pub enrolled_count: i64,
     pub rating: f64,
@@ -136,11 +203,11 @@ impl CourseDoc {
             id: self.id.clone(),
             title: self.title.clone(),
             description: self.description.clone(),
-            category: self.category.clone(),
+            category: self.category,
             thumbnail: self.thumbnail.clone(),
             instructor: self.instructor.clone(),
             duration: self.duration,
-            level: self.level.clone(),
+            level: self.level,
             lesson_count: self.lessons.len(),
             enrolled_count: self.enrolled_count,
             rating: self.rating,
@@ -170,16 +237,43 @@ impl CourseDoc {
         }
     }
 
+    /// A new course from validated input.
+    pub fn new(id: String, course: ValidCourse, now: DateTime<Utc>) -> Self {
+        let mut doc = CourseDoc {
+            id,
+            title: String::new(),
+            description: String::new(),
+            category: course.category,
+            thumbnail: String::new(),
+            instructor: course.input.instructor.clone(),
+            duration: 0,
+            level: course.level,
+            lessons: Vec::new(),
+            enrolled_count: 0,
+            rating: 0.0,
+            search_text: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        doc.apply(course);
+        doc
+    }
+
     /// Applies validated input (lessons ordered by `order`, duration and search text derived).
-    pub fn apply(&mut self, input: CourseInput) {
+    pub fn apply(&mut self, course: ValidCourse) {
+        let ValidCourse {
+            input,
+            category,
+            level,
+        } = course;
         let mut lessons = input.lessons;
         lessons.sort_by_key(|l| l.order);
         self.title = input.title.trim().to_owned();
         self.description = input.description.trim().to_owned();
-        self.category = input.category;
+        self.category = category;
         self.thumbnail = input.thumbnail;
         self.instructor = input.instructor;
-        self.level = input.level;
+        self.level = level;
         self.duration = lessons.iter().map(|l| l.duration).sum();
         self.lessons = lessons;
         if let Some(rating) = input.rating {
@@ -189,6 +283,14 @@ impl CourseDoc {
     }
 }
 
+/// Course input that passed [`validate`], with its category and level parsed.
+#[derive(Debug, Clone)]
+pub struct ValidCourse {
+    input: CourseInput,
+    category: CourseCategory,
+    level: CourseLevel,
+}
+
 fn push(errors: &mut FieldErrors, field: impl Into<String>, message: &str) {
     errors
         .entry(field.into())
@@ -196,8 +298,23 @@ fn push(errors: &mut FieldErrors, field: impl Into<String>, message: &str) {
         .push(message.to_owned());
 }
 
-/// Field errors of a course, empty when it is valid.
-pub fn validate(input: &CourseInput) -> FieldErrors {
+/// The course, or its field errors.
+pub fn validate(input: CourseInput) -> Result<ValidCourse, FieldErrors> {
+    let errors = field_errors(&input);
+    match (
+        CourseCategory::parse(&input.category),
+        CourseLevel::parse(&input.level),
+    ) {
+        (Some(category), Some(level)) if errors.is_empty() => Ok(ValidCourse {
+            input,
+            category,
+            level,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn field_errors(input: &CourseInput) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -214,19 +331,11 @@ pub fn validate(input: &CourseInput) -> FieldErrors {
             "Keep the description under 5000 characters.",
         );
     }
-    if !CATEGORIES.contains(&input.category.as_str()) {
-        push(
-            &mut errors,
-            "category",
-            "Use job-readiness, education, life-skills or tech.",
-        );
+    if CourseCategory::parse(&input.category).is_none() {
+        push(&mut errors, "category", CourseCategory::HINT);
     }
-    if !LEVELS.contains(&input.level.as_str()) {
-        push(
-            &mut errors,
-            "level",
-            "Use beginner, intermediate or advanced.",
-        );
+    if CourseLevel::parse(&input.level).is_none() {
+        push(&mut errors, "level", CourseLevel::HINT);
     }
     if input.instructor.name.trim().is_empty() {
         push(&mut errors, "instructor.name", "Name the instructor.");

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::CourseDoc;
+use super::store;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -29,27 +29,14 @@ pub struct Enrollment {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-fn parse(value: serde_json::Value) -> ApiResult<Enrollment> {
-    serde_json::from_value(value).map_err(ApiError::internal)
-}
+crate::document!(Enrollment, PROGRESS, user_id);
 
 pub async fn get(
     state: &AppState,
     user_id: &str,
     course_id: &str,
 ) -> ApiResult<Option<Enrollment>> {
-    if crate::store::doc_id_ok(course_id).is_err() {
-        return Ok(None);
-    }
-    match state
-        .stores
-        .documents
-        .get("progress", user_id, course_id)
-        .await?
-    {
-        Some(doc) => Ok(Some(parse(doc.value)?)),
-        None => Ok(None),
-    }
+    Ok(store::enrollment(state, user_id, course_id).await?)
 }
 
 /// Enrolls once; returns the enrollment and whether this call created it.
@@ -69,22 +56,13 @@ pub async fn enroll(
         time_spent: 0,
         completed_at: None,
     };
-    let value = serde_json::to_value(&enrollment).map_err(ApiError::internal)?;
-    match state
-        .stores
-        .documents
-        .create("progress", user_id, value)
-        .await
-    {
-        Ok(_) => Ok((enrollment, true)),
-        Err(StoreError::Conflict) => {
-            let existing = get(state, user_id, &course.id)
-                .await?
-                .ok_or_else(|| ApiError::unavailable("The enrollment is changing; retry."))?;
-            Ok((existing, false))
-        }
-        Err(e) => Err(e.into()),
+    if store::create_enrollment(state, &enrollment).await? {
+        return Ok((enrollment, true));
     }
+    let existing = get(state, user_id, &course.id)
+        .await?
+        .ok_or_else(|| ApiError::unavailable("The enrollment is changing; retry."))?;
+    Ok((existing, false))
 }
 
 /// Marks a lesson done (idempotent); `None` when the user is not enrolled.
@@ -94,14 +72,9 @@ pub async fn complete(
     course: &CourseDoc,
     lesson_id: &str,
 ) -> ApiResult<Option<Enrollment>> {
-    let docs = &state.stores.documents;
-    for _ in 0..5 {
-        let Some(doc) = docs.get("progress", user_id, &course.id).await? else {
-            return Ok(None);
-        };
-        let mut enrollment = parse(doc.value)?;
+    store::update_enrollment(state, user_id, &course.id, |enrollment| {
         if enrollment.completed_lessons.iter().any(|l| l == lesson_id) {
-            return Ok(Some(enrollment));
+            return false;
         }
         enrollment.completed_lessons.push(lesson_id.to_owned());
         // Lessons removed from the course since no longer count.
@@ -116,38 +89,12 @@ pub async fn complete(
         if done.len() == course.lessons.len() && enrollment.completed_at.is_none() {
             enrollment.completed_at = Some(Utc::now());
         }
-        let value = serde_json::to_value(&enrollment).map_err(ApiError::internal)?;
-        match docs
-            .replace("progress", user_id, value, Some(&doc.etag))
-            .await
-        {
-            Ok(_) => return Ok(Some(enrollment)),
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::unavailable(
-        "The progress is changing too fast; retry.",
-    ))
+        true
+    })
+    .await
 }
 
 /// Every enrollment of a user.
 pub async fn all(state: &AppState, user_id: &str) -> ApiResult<Vec<Enrollment>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let query = crate::store::Query::default().limit(500);
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query("progress", Some(user_id), &query, token.as_deref())
-            .await?;
-        for doc in page.items {
-            out.push(parse(doc.value)?);
-        }
-        match page.continuation {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+    Ok(store::enrollments(state, user_id).await?)
 }

@@ -10,13 +10,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{
-    Course, CourseDoc, CourseInput, CourseSummary, Lesson, LessonOutline, validate,
+    Course, CourseCategory, CourseDoc, CourseInput, CourseLevel, CourseSummary, Lesson,
+    LessonOutline, validate,
 };
 use super::progress::{self, Enrollment};
+use super::store;
 use crate::auth::extract::{AdminUser, AuthUser};
 use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
 use crate::state::AppState;
-use crate::store::{Cmp, Filter, PatchOp, StoreError};
+use crate::store::{Cmp, Filter};
 
 /// How long a catalog page is served from the cache; any write makes a new version at once.
 const LIST_TTL: Duration = Duration::from_secs(10 * 60);
@@ -68,17 +70,12 @@ pub async fn invalidate(state: &AppState) {
     }
 }
 
+fn no_course() -> ApiError {
+    ApiError::not_found("No such course.")
+}
+
 pub async fn load(state: &AppState, id: &str) -> ApiResult<CourseDoc> {
-    if crate::store::doc_id_ok(id).is_err() {
-        return Err(ApiError::not_found("No such course."));
-    }
-    let doc = state
-        .stores
-        .documents
-        .get("courses", id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such course."))?;
-    serde_json::from_value(doc.value).map_err(ApiError::internal)
+    store::get(state, id).await?.ok_or_else(no_course)
 }
 
 #[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(ListParams),
@@ -91,22 +88,16 @@ pub async fn list(
     if params
         .category
         .as_deref()
-        .is_some_and(|c| !super::model::CATEGORIES.contains(&c))
+        .is_some_and(|c| CourseCategory::parse(c).is_none())
     {
-        errors.insert(
-            "category".into(),
-            vec!["Use job-readiness, education, life-skills or tech.".into()],
-        );
+        errors.insert("category".into(), vec![CourseCategory::HINT.into()]);
     }
     if params
         .level
         .as_deref()
-        .is_some_and(|l| !super::model::LEVELS.contains(&l))
+        .is_some_and(|l| CourseLevel::parse(l).is_none())
     {
-        errors.insert(
-            "level".into(),
-            vec!["Use beginner, intermediate or advanced.".into()],
-        );
+        errors.insert("level".into(), vec![CourseLevel::HINT.into()]);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -147,19 +138,9 @@ pub async fn list(
     if let Some(search) = &search {
         query = query.filter(Filter::new("searchText", Cmp::Contains, search.as_str()));
     }
-    let page = state
-        .stores
-        .documents
-        .query("courses", None, &query, params.cursor.as_deref())
-        .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|d| serde_json::from_value::<CourseDoc>(d.value).map(|c| c.summary()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+    let page = store::page(&state, &query, params.cursor.as_deref()).await?;
     let page = CoursePage {
-        items,
+        items: page.items.iter().map(CourseDoc::summary).collect(),
         next_cursor: page.continuation,
     };
     // A cache that is down costs speed, not the answer.
@@ -186,34 +167,9 @@ pub async fn create(
     _admin: AdminUser,
     AppJson(input): AppJson<CourseInput>,
 ) -> ApiResult<(StatusCode, AppJson<Course>)> {
-    let errors = validate(&input);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let now = Utc::now();
-    let mut course = CourseDoc {
-        id: uuid::Uuid::new_v4().to_string(),
-        title: String::new(),
-        description: String::new(),
-        category: String::new(),
-        thumbnail: String::new(),
-        instructor: input.instructor.clone(),
-        duration: 0,
-        level: String::new(),
-        lessons: Vec::new(),
-        enrolled_count: 0,
-        rating: 0.0,
-        search_text: String::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    course.apply(input);
-    let value = serde_json::to_value(&course).map_err(ApiError::internal)?;
-    state
-        .stores
-        .documents
-        .create("courses", &course.id, value)
-        .await?;
+    let valid = validate(input).map_err(ApiError::validation)?;
+    let course = CourseDoc::new(uuid::Uuid::new_v4().to_string(), valid, Utc::now());
+    store::create(&state, &course).await?;
     invalidate(&state).await;
     Ok((StatusCode::CREATED, AppJson(course.view())))
 }
@@ -239,10 +195,14 @@ impl CoursePatch {
             description: self
                 .description
                 .unwrap_or_else(|| course.description.clone()),
-            category: self.category.unwrap_or_else(|| course.category.clone()),
+            category: self
+                .category
+                .unwrap_or_else(|| course.category.as_str().to_owned()),
             thumbnail: self.thumbnail.unwrap_or_else(|| course.thumbnail.clone()),
             instructor: self.instructor.unwrap_or_else(|| course.instructor.clone()),
-            level: self.level.unwrap_or_else(|| course.level.clone()),
+            level: self
+                .level
+                .unwrap_or_else(|| course.level.as_str().to_owned()),
             lessons: self.lessons.unwrap_or_else(|| course.lessons.clone()),
             rating: self.rating.or(Some(course.rating)),
         }
@@ -258,45 +218,17 @@ pub async fn update(
     Path(id): Path<String>,
     AppJson(patch): AppJson<CoursePatch>,
 ) -> ApiResult<AppJson<Course>> {
-    for _ in 0..5 {
-        let mut course = load(&state, &id).await?;
-        let etag = course_etag(&state, &id).await?;
-        let input = patch.clone().over(&course);
-        let errors = validate(&input);
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        course.apply(input);
+    // An enrollment may move the count meanwhile: the edit is applied to the new version.
+    let course = store::update(&state, &id, |course| {
+        let valid = validate(patch.clone().over(course)).map_err(ApiError::validation)?;
+        course.apply(valid);
         course.updated_at = Utc::now();
-        let value = serde_json::to_value(&course).map_err(ApiError::internal)?;
-        match state
-            .stores
-            .documents
-            .replace("courses", &id, value, Some(&etag))
-            .await
-        {
-            Ok(_) => {
-                invalidate(&state).await;
-                return Ok(AppJson(course.view()));
-            }
-            // An enrollment moved the count meanwhile: apply the edit to the new version.
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::unavailable(
-        "The course is changing too fast; retry.",
-    ))
-}
-
-async fn course_etag(state: &AppState, id: &str) -> ApiResult<String> {
-    Ok(state
-        .stores
-        .documents
-        .get("courses", id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such course."))?
-        .etag)
+        Ok(())
+    })
+    .await?
+    .ok_or_else(no_course)?;
+    invalidate(&state).await;
+    Ok(AppJson(course.view()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])),
@@ -308,7 +240,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     load(&state, &id).await?;
-    state.stores.documents.delete("courses", &id, &id).await?;
+    store::delete(&state, &id).await?;
     invalidate(&state).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -325,12 +257,7 @@ pub async fn enroll(
     match progress::enroll(&state, &user.user_id, &course).await? {
         (enrollment, true) => {
             // Counted only by the request that created the enrollment: once per user.
-            let count = PatchOp::Incr("/enrolledCount".into(), 1);
-            state
-                .stores
-                .documents
-                .patch("courses", &id, &id, &[count], None)
-                .await?;
+            store::count_enrollment(&state, &id).await?;
             invalidate(&state).await;
             crate::dashboard::metrics::record(&state, "enrollments").await;
             crate::dashboard::touch(&state, &user.user_id).await;

@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::model::{CourseDoc, CourseInput, validate};
+use super::store;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -23,40 +24,22 @@ pub async fn run(state: &AppState, file: &Path) -> anyhow::Result<usize> {
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let courses: Vec<SeedCourse> =
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let docs = &state.stores.documents;
     for seed in &courses {
-        let errors = validate(&seed.input);
-        if !errors.is_empty() {
-            anyhow::bail!("{}: course {}: {errors:?}", file.display(), seed.id);
-        }
+        let valid = validate(seed.input.clone()).map_err(|errors| {
+            anyhow::anyhow!("{}: course {}: {errors:?}", file.display(), seed.id)
+        })?;
         crate::store::doc_id_ok(&seed.id)
             .map_err(|e| anyhow::anyhow!("course id {}: {e}", seed.id))?;
-        let existing: Option<CourseDoc> = docs
-            .get("courses", &seed.id, &seed.id)
-            .await?
-            .map(|d| serde_json::from_value(d.value))
-            .transpose()?;
         let now = Utc::now();
-        let mut course = existing.unwrap_or_else(|| CourseDoc {
-            id: seed.id.clone(),
-            title: String::new(),
-            description: String::new(),
-            category: String::new(),
-            thumbnail: String::new(),
-            instructor: seed.input.instructor.clone(),
-            duration: 0,
-            level: String::new(),
-            lessons: Vec::new(),
-            enrolled_count: 0,
-            rating: 0.0,
-            search_text: String::new(),
-            created_at: now,
-            updated_at: now,
-        });
-        course.apply(seed.input.clone());
-        course.updated_at = now;
-        docs.upsert("courses", &course.id, serde_json::to_value(&course)?)
-            .await?;
+        let course = match store::get(state, &seed.id).await? {
+            Some(mut course) => {
+                course.apply(valid);
+                course.updated_at = now;
+                course
+            }
+            None => CourseDoc::new(seed.id.clone(), valid, now),
+        };
+        store::upsert(state, &course).await?;
     }
     super::routes::invalidate(state).await;
     Ok(courses.len())

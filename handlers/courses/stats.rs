@@ -60,31 +60,10 @@ pub fn streak(mut days: Vec<NaiveDate>, today: NaiveDate) -> u32 {
 }
 
 async fn login_days(state: &AppState, user_id: &str) -> ApiResult<Vec<NaiveDate>> {
-    let since = (Utc::now() - Duration::days(60)).to_rfc3339();
-    let query = crate::store::Query::default()
-        .filter(crate::store::Filter::new(
-            "type",
-            crate::store::Cmp::Eq,
-            "login",
-        ))
-        .filter(crate::store::Filter::new(
-            "at",
-            crate::store::Cmp::Gte,
-            since,
-        ))
-        .limit(1000);
-    let page = state
-        .stores
-        .documents
-        .query("activity", Some(user_id), &query, None)
-        .await?;
-    Ok(page
-        .items
-        .iter()
-        .filter_map(|d| d.value["at"].as_str())
-        .filter_map(|t| t.parse::<chrono::DateTime<Utc>>().ok())
-        .map(|t| t.date_naive())
-        .collect())
+    let since = Utc::now() - Duration::days(60);
+    let logins =
+        crate::dashboard::store::activity_since(state, Some(user_id), Some("login"), since).await?;
+    Ok(logins.iter().map(|a| a.at.date_naive()).collect())
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me/progress", tag = "courses", security(("bearer" = [])),

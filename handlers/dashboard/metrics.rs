@@ -3,10 +3,10 @@
 //! scan of every account or form.
 
 use chrono::{DateTime, Timelike, Utc};
-use serde_json::json;
 
+use super::store::MetricDoc;
 use crate::state::AppState;
-use crate::store::{PatchOp, StoreError};
+use crate::store::StoreError;
 
 pub const METRICS: &[&str] = &["signups", "logins", "enrollments", "forms"];
 
@@ -28,26 +28,12 @@ pub async fn add(
     at: DateTime<Utc>,
     by: i64,
 ) -> Result<(), StoreError> {
-    let docs = &state.stores.documents;
     let hour = hour_of(at.with_minute(0).unwrap_or(at));
-    let id = format!("{metric}:{hour}");
-    let incr = [PatchOp::Incr("/count".into(), by)];
-    for _ in 0..3 {
-        match docs.patch("metrics", metric, &id, &incr, None).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::NotFound) => {
-                let doc = json!({"id": id, "metric": metric, "hour": hour, "count": by});
-                match docs.create("metrics", metric, doc).await {
-                    Ok(_) => return Ok(()),
-                    // Another instance created the bucket first: add to it.
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(StoreError::Unavailable(anyhow::anyhow!(
-        "metric bucket {id} kept changing"
-    )))
+    let bucket = MetricDoc {
+        id: format!("{metric}:{hour}"),
+        metric: metric.to_owned(),
+        hour,
+        count: by,
+    };
+    super::store::add_to_metric(state, &bucket).await
 }

@@ -3,6 +3,7 @@
 
 pub mod metrics;
 pub mod routes;
+pub mod store;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::metrics::{METRICS, hour_of};
+use super::store;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::forms::model::{FormStatus, FormType};
 use crate::state::AppState;
 use crate::store::{Cmp, Filter, Query as StoreQuery};
 use crate::users::activity::Activity;
@@ -57,26 +59,6 @@ pub struct Stats {
     pub platform: Option<PlatformStats>,
 }
 
-async fn count(state: &AppState, container: &str, query: StoreQuery) -> ApiResult<u64> {
-    // Counting by pages: cross-partition COUNT is what the emulators cannot do, and these
-    // totals are cached for a minute.
-    let query = query.limit(1000);
-    let mut token: Option<String> = None;
-    let mut n = 0;
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query(container, None, &query, token.as_deref())
-            .await?;
-        n += page.items.len() as u64;
-        match page.continuation {
-            Some(t) => token = Some(t),
-            None => return Ok(n),
-        }
-    }
-}
-
 async fn platform(state: &AppState) -> ApiResult<PlatformStats> {
     let cache = &state.stores.cache;
     if let Ok(Some(hit)) = cache.get("dashboard:platform").await
@@ -93,26 +75,27 @@ async fn platform(state: &AppState) -> ApiResult<PlatformStats> {
         .and_utc()
         .to_rfc3339();
     let users = UserCounts {
-        total: count(state, "users", StoreQuery::default()).await?,
-        active7d: count(
+        total: store::count_users(state, StoreQuery::default()).await?,
+        active7d: store::count_users(
             state,
-            "users",
             StoreQuery::default().filter(Filter::new("lastLoginAt", Cmp::Gte, week_ago)),
         )
         .await?,
-        new_today: count(
+        new_today: store::count_users(
             state,
-            "users",
             StoreQuery::default().filter(Filter::new("createdAt", Cmp::Gte, today)),
         )
         .await?,
     };
     let mut pending = BTreeMap::new();
-    for kind in crate::forms::model::TYPES {
+    for kind in FormType::ALL {
         let query = StoreQuery::default()
-            .filter(Filter::eq("type", *kind))
-            .filter(Filter::eq("status", "pending"));
-        pending.insert((*kind).to_owned(), count(state, "forms", query).await?);
+            .filter(Filter::eq("type", kind.as_str()))
+            .filter(Filter::eq("status", FormStatus::Pending.as_str()));
+        pending.insert(
+            kind.as_str().to_owned(),
+            store::count_forms(state, query).await?,
+        );
     }
     let stats = PlatformStats {
         users,
@@ -281,29 +264,12 @@ pub async fn metrics(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let query = StoreQuery::default()
-        .filter(Filter::new("hour", Cmp::Gte, hour_of(from)))
-        .filter(Filter::new("hour", Cmp::Lte, hour_of(to)))
-        .limit(1000);
-    let mut by_hour: BTreeMap<String, i64> = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query("metrics", Some(&params.metric), &query, token.as_deref())
-            .await?;
-        for doc in page.items {
-            if let (Some(hour), Some(n)) = (doc.value["hour"].as_str(), doc.value["count"].as_i64())
-            {
-                by_hour.insert(hour.to_owned(), n);
-            }
-        }
-        match page.continuation {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
+    let by_hour: BTreeMap<String, i64> =
+        store::metric_buckets(&state, &params.metric, &hour_of(from), &hour_of(to))
+            .await?
+            .into_iter()
+            .map(|bucket| (bucket.hour, bucket.count))
+            .collect();
     let bucket = |hour: &str| {
         if interval == "hour" {
             hour.to_owned()
@@ -354,21 +320,9 @@ pub async fn activity(State(state): State<AppState>, user: AuthUser) -> ApiResul
     let is_admin = crate::users::store::get(&state, &user.user_id)
         .await?
         .is_some_and(|u| u.role == Role::Admin);
-    let since = (Utc::now() - chrono::Duration::days(if is_admin { 1 } else { 30 })).to_rfc3339();
-    let query = StoreQuery::default()
-        .filter(Filter::new("at", Cmp::Gte, since))
-        .limit(1000);
+    let since = Utc::now() - chrono::Duration::days(if is_admin { 1 } else { 30 });
     let pk = (!is_admin).then_some(user.user_id.as_str());
-    let page = state
-        .stores
-        .documents
-        .query("activity", pk, &query, None)
-        .await?;
-    let mut items: Vec<Activity> = page
-        .items
-        .into_iter()
-        .filter_map(|d| serde_json::from_value(d.value).ok())
-        .collect();
+    let mut items = store::activity_since(&state, pk, None, since).await?;
     items.sort_by(|a, b| b.id.cmp(&a.id));
     items.truncate(50);
     if !is_admin {

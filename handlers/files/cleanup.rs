@@ -3,14 +3,13 @@
 //! run stopped at any point is finished by the next one.
 
 use chrono::{Duration, Utc};
-use futures::future::BoxFuture;
 use serde::Serialize;
 
-use super::model::{FileDoc, PENDING};
+use super::model::{FileDoc, FileStatus};
 use super::store::{self as files, THUMBNAILS};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::{Cmp, Doc, Filter, Query};
+use crate::store::{Cmp, Filter, Query};
 
 /// An upload not completed after this long is abandoned.
 pub const ABANDONED_AFTER: Duration = Duration::hours(24);
@@ -35,45 +34,14 @@ pub async fn run(state: &AppState) -> ApiResult<Swept> {
     })
 }
 
-/// Removes every document `query` matches with `remove`, asking again from the start after
-/// each page: what was removed no longer matches, and a continuation token would skip rows on
-/// the embedded store, whose tokens are offsets.
-pub async fn sweep(
-    state: &AppState,
-    container: &str,
-    query: Query,
-    remove: for<'a> fn(&'a AppState, &'a Doc) -> BoxFuture<'a, ApiResult<()>>,
-) -> ApiResult<u64> {
-    let mut removed = 0;
-    for _ in 0..MAX_ROUNDS {
-        let page = state
-            .stores
-            .documents
-            .query(container, None, &query, None)
-            .await?;
-        if page.items.is_empty() {
-            break;
-        }
-        for doc in &page.items {
-            remove(state, doc).await?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
 async fn sweep_abandoned(state: &AppState) -> ApiResult<u64> {
     let before = (Utc::now() - ABANDONED_AFTER).to_rfc3339();
     let query = Query::default()
-        .filter(Filter::eq("status", PENDING))
+        .filter(Filter::eq("status", FileStatus::Pending.as_str()))
         .filter(Filter::new("createdAt", Cmp::Lt, before))
         .limit(100);
-    sweep(state, "files", query, |state, doc| {
-        Box::pin(async move {
-            let file: FileDoc =
-                serde_json::from_value(doc.value.clone()).map_err(ApiError::internal)?;
-            files::delete(state, &file).await
-        })
+    files::sweep(state, query, |state, file: &FileDoc| {
+        Box::pin(files::delete(state, file))
     })
     .await
 }
@@ -98,7 +66,7 @@ async fn sweep_orphaned_thumbnails(state: &AppState) -> ApiResult<u64> {
                 None => true,
                 // The file lives but does not name this thumbnail: stale, unless the job is
                 // between writing the blob and recording it.
-                Some((file, _)) => {
+                Some(file) => {
                     file.thumbnail.blob.as_deref() != Some(&item.name)
                         && item.props.last_modified.is_some_and(|t| t < old_enough)
                 }

@@ -3,40 +3,13 @@
 
 use serde_json::Value;
 
-use super::model::FileDoc;
 use super::store as files;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::Query;
-
-/// Every file document of the user, pending uploads included.
-async fn all(state: &AppState, user_id: &str) -> ApiResult<Vec<FileDoc>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query(
-                "files",
-                Some(user_id),
-                &Query::default().limit(100),
-                cursor.as_deref(),
-            )
-            .await?;
-        for doc in page.items {
-            out.push(serde_json::from_value(doc.value).map_err(ApiError::internal)?);
-        }
-        match page.continuation {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
-}
 
 pub async fn export(state: &AppState, user_id: &str) -> ApiResult<Value> {
     let mut items = Vec::new();
-    for file in all(state, user_id).await? {
+    for file in files::all_of_user(state, user_id).await? {
         items.push(
             serde_json::to_value(files::view(state, &file).await?).map_err(ApiError::internal)?,
         );
@@ -47,7 +20,7 @@ pub async fn export(state: &AppState, user_id: &str) -> ApiResult<Value> {
 pub async fn erase(state: &AppState, user_id: &str) -> ApiResult<u64> {
     let mut removed = 0;
     // Read everything first: deleting while paging would shift the pages.
-    for file in all(state, user_id).await? {
+    for file in files::all_of_user(state, user_id).await? {
         files::delete(state, &file).await?;
         removed += 1;
     }

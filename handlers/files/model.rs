@@ -179,7 +179,7 @@ pub struct FileDoc {
     #[serde(default)]
     pub size: u64,
     /// `pending` until `complete` accepts the upload, then `ready`.
-    pub status: String,
+    pub status: FileStatus,
     /// `{ownerId}/{fileId}/{safe name}` in the `files` blob container.
     pub blob: String,
     pub thumbnail: ThumbnailDoc,
@@ -190,8 +190,25 @@ pub struct FileDoc {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-pub const PENDING: &str = "pending";
-pub const READY: &str = "ready";
+crate::document!(FileDoc, FILES, owner_id);
+
+/// Where an upload is: announced (`pending`) or accepted by `complete` (`ready`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Pending,
+    Ready,
+}
+
+impl FileStatus {
+    /// The stored string, for query filters.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Pending => "pending",
+            FileStatus::Ready => "ready",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -212,8 +229,7 @@ pub struct FileView {
     pub content_type: String,
     pub category: Category,
     pub size: u64,
-    /// `pending` or `ready`.
-    pub status: String,
+    pub status: FileStatus,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     /// A short-lived read URL (15 minutes), once the file is ready.

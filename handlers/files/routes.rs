@@ -11,15 +11,15 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 use super::model::{
-    Category, FileDoc, FileView, PENDING, READY, ThumbnailDoc, ThumbnailStatus, is_image,
-    normalise_type, safe_name,
+    Category, FileDoc, FileStatus, FileView, ThumbnailDoc, ThumbnailStatus, normalise_type,
+    safe_name,
 };
 use super::sniff;
 use super::store::{self as files, FILES, URL_LIFETIME};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{ReadHeaders, SasAccess, StoreError};
+use crate::store::{ReadHeaders, SasAccess};
 
 /// The thumbnail job's queue.
 pub const THUMBNAIL_QUEUE: &str = "thumbnails";
@@ -136,7 +136,7 @@ pub async fn upload_url(
         category,
         declared_size: request.file_size,
         size: 0,
-        status: PENDING.into(),
+        status: FileStatus::Pending,
         thumbnail: ThumbnailDoc {
             status: ThumbnailStatus::None,
             blob: None,
@@ -158,12 +158,7 @@ pub async fn upload_url(
             &ReadHeaders::default(),
         )
         .await?;
-    let value = serde_json::to_value(&file).map_err(ApiError::internal)?;
-    state
-        .stores
-        .documents
-        .create("files", &file.owner_id, value)
-        .await?;
+    files::create(&state, &file).await?;
     Ok((
         StatusCode::CREATED,
         AppJson(UploadTicket {
@@ -195,10 +190,11 @@ pub async fn complete(
     user: AuthUser,
     AppJson(request): AppJson<CompleteRequest>,
 ) -> ApiResult<AppJson<Completed>> {
-    let (mut file, etag) = files::get_own(&state, &user.user_id, &request.file_id)
+    let no_upload = || ApiError::not_found("No such upload.");
+    let file = files::get_own(&state, &user.user_id, &request.file_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("No such upload."))?;
-    if file.status == READY {
+        .ok_or_else(no_upload)?;
+    if file.status == FileStatus::Ready {
         return Ok(AppJson(Completed {
             file: files::view(&state, &file).await?,
         }));
@@ -231,30 +227,14 @@ pub async fn complete(
         blobs.delete(FILES, &file.blob).await?;
         return Err(rejected(detail));
     }
-    file.status = READY.into();
-    file.size = props.size;
-    file.completed_at = Some(Utc::now());
-    if is_image(&file.content_type) {
-        file.thumbnail.status = ThumbnailStatus::Pending;
-    }
-    let value = serde_json::to_value(&file).map_err(ApiError::internal)?;
-    match state
-        .stores
-        .documents
-        .replace("files", &file.owner_id, value, Some(&etag))
-        .await
-    {
-        Ok(_) => {}
+    let (file, completed) = files::mark_ready(&state, &user.user_id, &file.id, props.size)
+        .await?
+        .ok_or_else(no_upload)?;
+    if !completed {
         // A concurrent `complete` won; answer what it stored.
-        Err(StoreError::PreconditionFailed) => {
-            let (current, _) = files::get_own(&state, &user.user_id, &file.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("No such upload."))?;
-            return Ok(AppJson(Completed {
-                file: files::view(&state, &current).await?,
-            }));
-        }
-        Err(e) => return Err(e.into()),
+        return Ok(AppJson(Completed {
+            file: files::view(&state, &file).await?,
+        }));
     }
     if file.thumbnail.status == ThumbnailStatus::Pending {
         let message = json!({"fileId": file.id, "ownerId": file.owner_id}).to_string();
@@ -285,7 +265,7 @@ async fn set_avatar(state: &AppState, user_id: &str, file_id: &str) -> ApiResult
     })
     .await?;
     if let Some(old) = previous.filter(|old| old != file_id)
-        && let Some((old, _)) = files::get_own(state, user_id, &old).await?
+        && let Some(old) = files::get_own(state, user_id, &old).await?
     {
         files::delete(state, &old).await?;
     }
@@ -329,7 +309,7 @@ pub async fn delete(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let (file, _) = files::get_own(&state, &user.user_id, &id)
+    let file = files::get_own(&state, &user.user_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such file."))?;
     files::delete(&state, &file).await?;

@@ -15,12 +15,12 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::READY;
+use super::model::FileStatus;
 use super::store::{self as files, URL_LIFETIME};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{Filter, PatchOp, Query, StoreError};
+use crate::store::{Filter, Query};
 
 const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 3600;
 const MAX_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
@@ -42,6 +42,8 @@ pub struct ShareDoc {
     pub access_count: u64,
     pub ttl: i64,
 }
+
+crate::document!(ShareDoc, SHARES, id);
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -125,10 +127,6 @@ fn to_share(state: &AppState, doc: ShareDoc, now: DateTime<Utc>) -> Share {
     }
 }
 
-fn parse(value: serde_json::Value) -> ApiResult<ShareDoc> {
-    serde_json::from_value(value).map_err(ApiError::internal)
-}
-
 #[utoipa::path(post, path = "/api/v1/files/{id}/share", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")), request_body = ShareRequest,
     responses(
@@ -169,10 +167,10 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (file, _) = files::get_own(&state, &user.user_id, &id)
+    let file = files::get_own(&state, &user.user_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such file."))?;
-    if file.status != READY {
+    if file.status != FileStatus::Ready {
         return Err(ApiError::new(
             Code::FileNotReady,
             "Complete the upload before sharing the file.",
@@ -189,12 +187,7 @@ pub async fn create(
         access_count: 0,
         ttl: lifetime + EXPIRED_GRACE_SECONDS,
     };
-    let value = serde_json::to_value(&share).map_err(ApiError::internal)?;
-    state
-        .stores
-        .documents
-        .create("shares", &share.id, value)
-        .await?;
+    files::create_share(&state, &share).await?;
     Ok((
         StatusCode::CREATED,
         AppJson(ShareCreated {
@@ -205,41 +198,10 @@ pub async fn create(
     ))
 }
 
-/// Every link of one file, across the `shares` partitions.
-async fn for_file(state: &AppState, file_id: &str) -> ApiResult<Vec<ShareDoc>> {
-    let query = Query::default()
-        .filter(Filter::eq("fileId", file_id))
-        .limit(100);
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = state
-            .stores
-            .documents
-            .query("shares", None, &query, cursor.as_deref())
-            .await?;
-        for doc in page.items {
-            out.push(parse(doc.value)?);
-        }
-        match page.continuation {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// Revokes every link of a file (when it is deleted).
 pub async fn delete_for_file(state: &AppState, file_id: &str) -> ApiResult<()> {
-    for share in for_file(state, file_id).await? {
-        match state
-            .stores
-            .documents
-            .delete("shares", &share.id, &share.id)
-            .await
-        {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+    for share in files::shares_of_file(state, file_id).await? {
+        files::remove_share(state, &share.id).await?;
     }
     Ok(())
 }
@@ -259,7 +221,7 @@ pub async fn list(
         .await?
         .ok_or_else(|| ApiError::not_found("No such file."))?;
     let now = Utc::now();
-    let mut items: Vec<Share> = for_file(&state, &id)
+    let mut items: Vec<Share> = files::shares_of_file(&state, &id)
         .await?
         .into_iter()
         .filter(|s| s.owner_id == user.user_id)
@@ -280,15 +242,7 @@ async fn get_share(state: &AppState, link_id: &str) -> ApiResult<Option<ShareDoc
     if !link_id_ok(link_id) {
         return Ok(None);
     }
-    match state
-        .stores
-        .documents
-        .get("shares", link_id, link_id)
-        .await?
-    {
-        Some(doc) => Ok(Some(parse(doc.value)?)),
-        None => Ok(None),
-    }
+    files::get_share(state, link_id).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/share/{linkId}", tag = "files", security(("bearer" = [])),
@@ -306,15 +260,8 @@ pub async fn revoke(
         .await?
         .filter(|s| s.owner_id == user.user_id)
         .ok_or_else(|| ApiError::not_found("No such link."))?;
-    match state
-        .stores
-        .documents
-        .delete("shares", &share.id, &share.id)
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    files::remove_share(&state, &share.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn gone(code: Code, detail: &str) -> ApiError {
@@ -350,35 +297,19 @@ pub async fn access(
     {
         return Err(exhausted());
     }
-    let (file, _) = files::get_own(&state, &share.owner_id, &share.file_id)
+    let file = files::get_own(&state, &share.owner_id, &share.file_id)
         .await?
-        .filter(|(f, _)| f.status == READY)
+        .filter(|f| f.status == FileStatus::Ready)
         .ok_or_else(not_found)?;
-    let docs = &state.stores.documents;
-    let counted = match docs
-        .patch(
-            "shares",
-            &share.id,
-            &share.id,
-            &[PatchOp::Incr("/accessCount".into(), 1)],
-            None,
-        )
-        .await
-    {
-        Ok(doc) => doc.value["accessCount"].as_u64().unwrap_or(u64::MAX),
-        // Revoked between the read and the count.
-        Err(StoreError::NotFound) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
+    // `None`: revoked between the read and the count.
+    let counted = files::count_share_access(&state, &share.id, 1)
+        .await?
+        .ok_or_else(not_found)?;
     if let Some(max) = share.max_access_count
         && counted > max
     {
         // Someone else took the last use: give ours back so the count shows the truth.
-        let undo = [PatchOp::Incr("/accessCount".into(), -1)];
-        if let Err(e) = docs
-            .patch("shares", &share.id, &share.id, &undo, None)
-            .await
-        {
+        if let Err(e) = files::count_share_access(&state, &share.id, -1).await {
             tracing::warn!(link = %share.id, "share count not restored: {e}");
         }
         return Err(exhausted());
@@ -402,14 +333,8 @@ pub async fn sweep_expired(state: &AppState) -> ApiResult<u64> {
     let query = Query::default()
         .filter(Filter::new("expiresAt", crate::store::Cmp::Lt, now))
         .limit(100);
-    super::cleanup::sweep(state, "shares", query, |state, doc| {
-        Box::pin(async move {
-            let id = doc.id().to_owned();
-            match state.stores.documents.delete("shares", &id, &id).await {
-                Ok(()) | Err(StoreError::NotFound) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        })
+    files::sweep(state, query, |state, share: &ShareDoc| {
+        Box::pin(files::remove_share(state, &share.id))
     })
     .await
 }

@@ -1,65 +1,116 @@
-//! Reading, showing, sharing access to and deleting files. Every read by id goes through
-//! [`readable`], the one place that decides who may see a file.
+//! Reading, showing, sharing access to and deleting files, and the `files` and `shares`
+//! documents: the only place of the feature that reads or writes them. Every read by id goes
+//! through [`readable`], the one place that decides who may see a file.
 
 use chrono::{Duration, Utc};
+use futures::future::BoxFuture;
 
 use super::model::{
-    Category, FileDoc, FileView, Grant, READY, Thumbnail, ThumbnailStatus, content_disposition,
+    Category, FileDoc, FileStatus, FileView, Grant, Thumbnail, ThumbnailDoc, ThumbnailStatus,
+    content_disposition,
 };
+use super::shares::ShareDoc;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
-use crate::store::{Filter, Query, ReadHeaders, SasAccess, StoreError};
+use crate::store::{
+    Change, Collection, Document, Filter, PatchOp, Query, ReadHeaders, SasAccess, StoreError,
+    StoreResult,
+};
 
 /// Blob containers of the feature.
 pub const FILES: &str = "files";
 pub const THUMBNAILS: &str = "thumbnails";
 /// How long a read or upload URL lives.
 pub const URL_LIFETIME: Duration = Duration::minutes(15);
+/// Bounds one sweep; what is left is swept the next day.
+const MAX_SWEEP_ROUNDS: usize = 1000;
 
-fn parse(value: serde_json::Value) -> ApiResult<FileDoc> {
-    serde_json::from_value(value).map_err(ApiError::internal)
+fn files(state: &AppState) -> Collection<FileDoc> {
+    state.stores.collection()
 }
 
-/// The owner's file, with its ETag.
-pub async fn get_own(
+fn shares(state: &AppState) -> Collection<ShareDoc> {
+    state.stores.collection()
+}
+
+/// The owner's file.
+pub async fn get_own(state: &AppState, owner_id: &str, id: &str) -> StoreResult<Option<FileDoc>> {
+    files(state).get(owner_id, id).await
+}
+
+/// Records a new upload (`pending`).
+pub async fn create(state: &AppState, file: &FileDoc) -> ApiResult<()> {
+    files(state).create(file).await?;
+    Ok(())
+}
+
+/// Marks the owner's upload `ready` with its stored size, unless a concurrent `complete` did
+/// already. Returns the file as stored and whether this call completed it; `None` when the
+/// upload is gone.
+pub async fn mark_ready(
     state: &AppState,
     owner_id: &str,
     id: &str,
-) -> ApiResult<Option<(FileDoc, String)>> {
-    if crate::store::doc_id_ok(id).is_err() {
-        return Ok(None);
+    size: u64,
+) -> ApiResult<Option<(FileDoc, bool)>> {
+    let completed = files(state)
+        .update_with(owner_id, id, |file| {
+            if file.status == FileStatus::Ready {
+                return Ok::<_, ApiError>(Change::Keep(false));
+            }
+            file.status = FileStatus::Ready;
+            file.size = size;
+            file.completed_at = Some(Utc::now());
+            if super::model::is_image(&file.content_type) {
+                file.thumbnail.status = ThumbnailStatus::Pending;
+            }
+            Ok(Change::Write(true))
+        })
+        .await?;
+    Ok(completed)
+}
+
+/// Records the thumbnail job's outcome; `false` when the file was deleted meanwhile.
+pub async fn set_thumbnail(
+    state: &AppState,
+    owner_id: &str,
+    id: &str,
+    thumbnail: &ThumbnailDoc,
+) -> StoreResult<bool> {
+    let value = serde_json::to_value(thumbnail).map_err(|e| StoreError::Other(e.into()))?;
+    let set = [PatchOp::Set("/thumbnail".into(), value)];
+    match files(state).patch(owner_id, id, &set, None).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
     }
-    match state.stores.documents.get("files", owner_id, id).await? {
-        Some(doc) => Ok(Some((parse(doc.value)?, doc.etag))),
-        None => Ok(None),
-    }
+}
+
+/// Every file document of the user, pending uploads included.
+pub async fn all_of_user(state: &AppState, user_id: &str) -> ApiResult<Vec<FileDoc>> {
+    Ok(files(state)
+        .query_all(Some(user_id), &Query::default().limit(100))
+        .await?)
 }
 
 /// A file by id whoever owns it: the caller's own partition first (one point read), then an
 /// indexed query across owners for files shared with the caller.
 async fn find(state: &AppState, caller_id: &str, id: &str) -> ApiResult<Option<FileDoc>> {
-    if let Some((file, _)) = get_own(state, caller_id, id).await? {
+    if let Some(file) = get_own(state, caller_id, id).await? {
         return Ok(Some(file));
     }
     if crate::store::doc_id_ok(id).is_err() {
         return Ok(None);
     }
-    let page = state
-        .stores
-        .documents
+    let page = files(state)
         .query(
-            "files",
             None,
             &Query::default().filter(Filter::eq("id", id)).limit(1),
             None,
         )
         .await?;
-    page.items
-        .into_iter()
-        .next()
-        .map(|d| parse(d.value))
-        .transpose()
+    Ok(page.items.into_iter().next())
 }
 
 /// Whether `caller` may read `file`: the owner; anyone signed in for an avatar; a member of a
@@ -89,18 +140,13 @@ async fn may_read(state: &AppState, caller: &AuthUser, file: &FileDoc) -> ApiRes
     Ok(false)
 }
 
-/// Membership as the chat feature keeps it: one `memberships` document per conversation in
-/// the user's partition, with the conversation's id as its id.
+/// Membership as the chat feature keeps it (its 404 means "not a member").
 pub async fn is_member(state: &AppState, user_id: &str, conversation_id: &str) -> ApiResult<bool> {
-    if crate::store::doc_id_ok(conversation_id).is_err() {
-        return Ok(false);
+    match crate::chat::store::member(state, user_id, conversation_id).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == Code::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok(state
-        .stores
-        .documents
-        .get("memberships", user_id, conversation_id)
-        .await?
-        .is_some())
 }
 
 /// The file if `caller` may read it; a file they may not read does not exist for them.
@@ -137,7 +183,7 @@ pub async fn download_url(
 /// The file as the API shows it, with fresh read URLs when it is ready.
 pub async fn view(state: &AppState, file: &FileDoc) -> ApiResult<FileView> {
     let expires = Utc::now() + URL_LIFETIME;
-    let ready = file.status == READY;
+    let ready = file.status == FileStatus::Ready;
     let download_url = if ready {
         Some(download_url(state, file, expires).await?)
     } else {
@@ -165,7 +211,7 @@ pub async fn view(state: &AppState, file: &FileDoc) -> ApiResult<FileView> {
         content_type: file.content_type.clone(),
         category: file.category,
         size: if ready { file.size } else { file.declared_size },
-        status: file.status.clone(),
+        status: file.status,
         created_at: file.created_at,
         completed_at: file.completed_at,
         download_expires_at: ready.then_some(expires),
@@ -180,32 +226,25 @@ pub async fn view(state: &AppState, file: &FileDoc) -> ApiResult<FileView> {
 /// Lets the members of a conversation, or admins for a form, read one of the owner's ready
 /// files. The chat and forms features call this when a message or form references a file.
 pub async fn grant(state: &AppState, owner_id: &str, id: &str, grant: Grant) -> ApiResult<FileDoc> {
-    let docs = &state.stores.documents;
-    for _ in 0..5 {
-        let (mut file, etag) = get_own(state, owner_id, id)
-            .await?
-            .filter(|(f, _)| f.status == READY)
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::AttachmentNotReady,
-                    format!("File {id} is not a ready file of yours."),
-                )
-            })?;
-        if file.grants.contains(&grant) {
-            return Ok(file);
-        }
-        file.grants.push(grant.clone());
-        let value = serde_json::to_value(&file).map_err(ApiError::internal)?;
-        match docs.replace("files", owner_id, value, Some(&etag)).await {
-            Ok(_) => return Ok(file),
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(
-        Code::ConcurrentUpdate,
-        "The file kept changing; retry.",
-    ))
+    let not_ready = || {
+        ApiError::new(
+            Code::AttachmentNotReady,
+            format!("File {id} is not a ready file of yours."),
+        )
+    };
+    let granted = files(state)
+        .update_with(owner_id, id, |file| {
+            if file.status != FileStatus::Ready {
+                return Err(not_ready());
+            }
+            if file.grants.contains(&grant) {
+                return Ok(Change::Keep(()));
+            }
+            file.grants.push(grant.clone());
+            Ok(Change::Write(()))
+        })
+        .await?;
+    granted.map(|(file, ())| file).ok_or_else(not_ready)
 }
 
 /// Removes a file with everything hanging off it: share links first (so no link outlives
@@ -218,15 +257,7 @@ pub async fn delete(state: &AppState, file: &FileDoc) -> ApiResult<()> {
     if let Some(thumbnail) = &file.thumbnail.blob {
         blobs.delete(THUMBNAILS, thumbnail).await?;
     }
-    match state
-        .stores
-        .documents
-        .delete("files", &file.owner_id, &file.id)
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
+    files(state).remove(&file.owner_id, &file.id).await?;
     crate::dashboard::touch(state, &file.owner_id).await;
     Ok(())
 }
@@ -239,20 +270,11 @@ pub async fn list_own(
     cursor: Option<&str>,
 ) -> ApiResult<(Vec<FileDoc>, Option<String>)> {
     let query = Query::default()
-        .filter(Filter::eq("status", READY))
+        .filter(Filter::eq("status", FileStatus::Ready.as_str()))
         .order_by("createdAt", crate::store::Order::Desc)
         .limit(limit);
-    let page = state
-        .stores
-        .documents
-        .query("files", Some(owner_id), &query, cursor)
-        .await?;
-    let files = page
-        .items
-        .into_iter()
-        .map(|d| parse(d.value))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok((files, page.continuation))
+    let page = files(state).query(Some(owner_id), &query, cursor).await?;
+    Ok((page.items, page.continuation))
 }
 
 /// Every ready file of the owner (for the export, the erase and the dashboard).
@@ -267,4 +289,66 @@ pub async fn all_own(state: &AppState, owner_id: &str) -> ApiResult<Vec<FileDoc>
             None => return Ok(files),
         }
     }
+}
+
+/// Records a new share link.
+pub async fn create_share(state: &AppState, share: &ShareDoc) -> ApiResult<()> {
+    shares(state).create(share).await?;
+    Ok(())
+}
+
+pub async fn get_share(state: &AppState, link_id: &str) -> ApiResult<Option<ShareDoc>> {
+    Ok(shares(state).get(link_id, link_id).await?)
+}
+
+/// Every link of one file, across the `shares` partitions.
+pub async fn shares_of_file(state: &AppState, file_id: &str) -> ApiResult<Vec<ShareDoc>> {
+    let query = Query::default()
+        .filter(Filter::eq("fileId", file_id))
+        .limit(100);
+    Ok(shares(state).query_all(None, &query).await?)
+}
+
+/// Deletes a link if it is still there.
+pub async fn remove_share(state: &AppState, link_id: &str) -> ApiResult<()> {
+    shares(state).remove(link_id, link_id).await?;
+    Ok(())
+}
+
+/// Adds `by` to a link's use count in one server-side step and returns the count after it;
+/// `None` when the link is gone.
+pub async fn count_share_access(
+    state: &AppState,
+    link_id: &str,
+    by: i64,
+) -> ApiResult<Option<u64>> {
+    let incr = [PatchOp::Incr("/accessCount".into(), by)];
+    match shares(state).patch(link_id, link_id, &incr, None).await {
+        Ok(share) => Ok(Some(share.access_count)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes every document `query` matches with `remove`, asking again from the start after
+/// each page: what was removed no longer matches, and a continuation token would skip rows on
+/// the embedded store, whose tokens are offsets.
+pub async fn sweep<T: Document>(
+    state: &AppState,
+    query: Query,
+    remove: for<'a> fn(&'a AppState, &'a T) -> BoxFuture<'a, ApiResult<()>>,
+) -> ApiResult<u64> {
+    let collection = state.stores.collection::<T>();
+    let mut removed = 0;
+    for _ in 0..MAX_SWEEP_ROUNDS {
+        let page = collection.query(None, &query, None).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        for doc in &page.items {
+            remove(state, doc).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod routes;
+pub mod store;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -8,8 +8,63 @@ use utoipa::ToSchema;
 use crate::error::FieldErrors;
 use crate::users::model::Email;
 
-pub const TYPES: &[&str] = &["contact", "interest", "referral"];
-pub const STATUSES: &[&str] = &["pending", "reviewed", "resolved"];
+/// Which form was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FormType {
+    Contact,
+    Interest,
+    Referral,
+}
+
+impl FormType {
+    pub const ALL: [FormType; 3] = [FormType::Contact, FormType::Interest, FormType::Referral];
+    pub const HINT: &str = "Use contact, interest or referral.";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FormType::Contact => "contact",
+            FormType::Interest => "interest",
+            FormType::Referral => "referral",
+        }
+    }
+
+    /// Parses what a client sent (a string, so that a bad value is a field error).
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+}
+
+/// Where a submission is in its review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FormStatus {
+    Pending,
+    Reviewed,
+    Resolved,
+}
+
+impl FormStatus {
+    pub const ALL: [FormStatus; 3] = [
+        FormStatus::Pending,
+        FormStatus::Reviewed,
+        FormStatus::Resolved,
+    ];
+    pub const HINT: &str = "Use pending, reviewed or resolved.";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FormStatus::Pending => "pending",
+            FormStatus::Reviewed => "reviewed",
+            FormStatus::Resolved => "resolved",
+        }
+    }
+
+    /// Parses what a client sent, as [`FormType::parse`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
 
 /// Fields every form may carry besides its own: `website` is a honeypot (people never see it,
 /// bots fill it), `page` says where the form was sent from.
@@ -64,11 +119,9 @@ pub struct Referral {
 #[serde(rename_all = "camelCase")]
 pub struct Submission {
     pub id: String,
-    /// `contact`, `interest` or `referral`.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// `pending`, `reviewed` or `resolved`.
-    pub status: String,
+    pub kind: FormType,
+    pub status: FormStatus,
     pub assigned_to: Option<String>,
     /// The submitter's normalised email (for replies, export and erase).
     pub email: String,
@@ -79,6 +132,22 @@ pub struct Submission {
     pub metadata: SubmissionMeta,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+crate::document!(Submission, FORMS, id);
+
+// One change of a submission's review, as the admins see it (stored by `store.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub form_id: String,
+    /// The admin's user id.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// Field -> `{from, to}`.
+    #[schema(value_type = Object)]
+    pub changes: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -148,7 +217,7 @@ fn list(errors: &mut FieldErrors, field: &str, items: &[String]) {
 
 /// Parses and validates one form; returns (submitter email, submitter name, fields) or the
 /// field errors. Unknown fields are errors too, named after the field.
-pub fn parse(kind: &str, body: &Value) -> Result<(String, String, Value), FieldErrors> {
+pub fn parse(kind: FormType, body: &Value) -> Result<(String, String, Value), FieldErrors> {
     let mut fields = body.clone();
     if let Some(obj) = fields.as_object_mut() {
         obj.remove("website");
@@ -161,7 +230,7 @@ pub fn parse(kind: &str, body: &Value) -> Result<(String, String, Value), FieldE
         errors
     };
     let result = match kind {
-        "contact" => {
+        FormType::Contact => {
             let f: Contact = serde_json::from_value(fields.clone()).map_err(unknown)?;
             text(&mut errors, "name", &f.name, 100);
             let email = email(&mut errors, "email", &f.email);
@@ -169,7 +238,7 @@ pub fn parse(kind: &str, body: &Value) -> Result<(String, String, Value), FieldE
             text(&mut errors, "message", &f.message, 5000);
             (email, f.name.trim().to_owned())
         }
-        "interest" => {
+        FormType::Interest => {
             let f: Interest = serde_json::from_value(fields.clone()).map_err(unknown)?;
             text(&mut errors, "name", &f.name, 100);
             let email = email(&mut errors, "email", &f.email);
@@ -178,7 +247,7 @@ pub fn parse(kind: &str, body: &Value) -> Result<(String, String, Value), FieldE
             optional(&mut errors, "message", &f.message, 5000);
             (email, f.name.trim().to_owned())
         }
-        "referral" => {
+        FormType::Referral => {
             let f: Referral = serde_json::from_value(fields.clone()).map_err(unknown)?;
             text(&mut errors, "referrerName", &f.referrer_name, 100);
             let email = email(&mut errors, "referrerEmail", &f.referrer_email);
@@ -205,7 +274,6 @@ pub fn parse(kind: &str, body: &Value) -> Result<(String, String, Value), FieldE
             }
             (email, f.referrer_name.trim().to_owned())
         }
-        _ => unreachable!("the route admits known types only"),
     };
     if errors.is_empty() {
         Ok((result.0, result.1, fields))

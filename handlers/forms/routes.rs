@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::model::{self, Contact, Extras, Interest, Referral, Submission, SubmissionMeta};
+use super::model::{
+    self, AuditEntry, Contact, Extras, FormStatus, FormType, Interest, Referral, Submission,
+    SubmissionMeta,
+};
+use super::store;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::email::{self, Email as Mail};
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{Cmp, Filter, Query as StoreQuery, StoreError};
+use crate::store::{Cmp, Filter, Query as StoreQuery};
 use crate::users::model::Role;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -70,19 +74,6 @@ pub struct SubmissionPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub id: String,
-    pub form_id: String,
-    /// The admin's user id.
-    pub actor: String,
-    pub at: DateTime<Utc>,
-    /// Field -> `{from, to}`.
-    #[schema(value_type = Object)]
-    pub changes: Value,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditList {
     pub items: Vec<AuditEntry>,
@@ -90,7 +81,7 @@ pub struct AuditList {
 
 async fn submit(
     state: &AppState,
-    kind: &'static str,
+    kind: FormType,
     user: Option<&AuthUser>,
     ip: &str,
     user_agent: &str,
@@ -118,12 +109,12 @@ async fn submit(
         .as_deref()
         .is_some_and(|w| !w.trim().is_empty())
     {
-        tracing::info!(kind, "form dropped by the honeypot");
+        tracing::info!(kind = kind.as_str(), "form dropped by the honeypot");
         return Ok((
             StatusCode::CREATED,
             AppJson(Submitted {
                 id: uuid::Uuid::new_v4().to_string(),
-                status: "pending",
+                status: FormStatus::Pending.as_str(),
             }),
         ));
     }
@@ -139,8 +130,8 @@ async fn submit(
     let now = Utc::now();
     let submission = Submission {
         id,
-        kind: kind.to_owned(),
-        status: "pending".into(),
+        kind,
+        status: FormStatus::Pending,
         assigned_to: None,
         email,
         name,
@@ -153,14 +144,10 @@ async fn submit(
         created_at: now,
         updated_at: now,
     };
-    let value = serde_json::to_value(&submission).map_err(ApiError::internal)?;
-    state
-        .stores
-        .documents
-        .create("forms", &submission.id, value)
-        .await?;
+    store::create(state, &submission).await?;
     crate::dashboard::metrics::record(state, "forms").await;
     if let Some(to) = &state.settings.forms_notify_email {
+        let kind = kind.as_str();
         let text = format!(
             "A new {kind} form from {} <{}> is waiting for review (id {}).",
             submission.name, submission.email, submission.id
@@ -175,7 +162,7 @@ async fn submit(
         StatusCode::CREATED,
         AppJson(Submitted {
             id: submission.id,
-            status: "pending",
+            status: FormStatus::Pending.as_str(),
         }),
     ))
 }
@@ -214,7 +201,7 @@ async fn attach(
 }
 
 macro_rules! submit_route {
-    ($name:ident, $kind:literal, $schema:ty) => {
+    ($name:ident, $kind:literal, $type:expr, $schema:ty) => {
         #[utoipa::path(post, path = concat!("/api/v1/forms/", $kind), tag = "forms", request_body = $schema,
             responses(
                 (status = 201, description = "Received, pending review", body = Submitted),
@@ -230,14 +217,14 @@ macro_rules! submit_route {
             headers: HeaderMap,
             AppJson(body): AppJson<Value>,
         ) -> ApiResult<(StatusCode, AppJson<Submitted>)> {
-            submit(&state, $kind, user.as_ref(), &ip, &user_agent, &headers, body).await
+            submit(&state, $type, user.as_ref(), &ip, &user_agent, &headers, body).await
         }
     };
 }
 
-submit_route!(submit_contact, "contact", Contact);
-submit_route!(submit_interest, "interest", Interest);
-submit_route!(submit_referral, "referral", Referral);
+submit_route!(submit_contact, "contact", FormType::Contact, Contact);
+submit_route!(submit_interest, "interest", FormType::Interest, Interest);
+submit_route!(submit_referral, "referral", FormType::Referral, Referral);
 
 /// A bound of a date filter: an RFC 3339 time, or a date (its start, or with `end` its end).
 fn bound(errors: &mut FieldErrors, field: &str, value: Option<&str>, end: bool) -> Option<String> {
@@ -274,20 +261,14 @@ fn filters(
     let mut errors = FieldErrors::new();
     let mut query = StoreQuery::default();
     if let Some(kind) = kind {
-        if !model::TYPES.contains(&kind) {
-            errors.insert(
-                "type".into(),
-                vec!["Use contact, interest or referral.".into()],
-            );
+        if FormType::parse(kind).is_none() {
+            errors.insert("type".into(), vec![FormType::HINT.into()]);
         }
         query = query.filter(Filter::eq("type", kind));
     }
     if let Some(status) = status {
-        if !model::STATUSES.contains(&status) {
-            errors.insert(
-                "status".into(),
-                vec!["Use pending, reviewed or resolved.".into()],
-            );
+        if FormStatus::parse(status).is_none() {
+            errors.insert("status".into(), vec![FormStatus::HINT.into()]);
         }
         query = query.filter(Filter::eq("status", status));
     }
@@ -304,14 +285,6 @@ fn filters(
     }
 }
 
-fn parse_all(items: Vec<crate::store::Doc>) -> ApiResult<Vec<Submission>> {
-    items
-        .into_iter()
-        .map(|d| serde_json::from_value(d.value))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)
-}
-
 #[utoipa::path(get, path = "/api/v1/forms", tag = "forms", security(("bearer" = [])), params(ListParams),
     responses((status = 200, description = "Submissions matching the filters", body = SubmissionPage), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
@@ -326,13 +299,9 @@ pub async fn list(
         params.to.as_deref(),
     )?
     .limit(params.limit.unwrap_or(20).clamp(1, 100));
-    let page = state
-        .stores
-        .documents
-        .query("forms", None, &query, params.cursor.as_deref())
-        .await?;
+    let page = store::page(&state, &query, params.cursor.as_deref()).await?;
     Ok(AppJson(SubmissionPage {
-        items: parse_all(page.items)?,
+        items: page.items,
         next_cursor: page.continuation,
     }))
 }
@@ -371,12 +340,8 @@ pub async fn export_csv(
     let mut token: Option<String> = None;
     let mut rows = 0;
     loop {
-        let page = state
-            .stores
-            .documents
-            .query("forms", None, &query, token.as_deref())
-            .await?;
-        for s in parse_all(page.items)? {
+        let page = store::page(&state, &query, token.as_deref()).await?;
+        for s in page.items {
             rows += 1;
             if rows > EXPORT_MAX {
                 return Err(ApiError::new(
@@ -387,8 +352,8 @@ pub async fn export_csv(
             writer
                 .write_record([
                     s.id.as_str(),
-                    &s.kind,
-                    &s.status,
+                    s.kind.as_str(),
+                    s.status.as_str(),
                     s.assigned_to.as_deref().unwrap_or(""),
                     &s.created_at.to_rfc3339(),
                     &s.name,
@@ -420,20 +385,12 @@ pub async fn export_csv(
     Ok(response)
 }
 
-async fn load(state: &AppState, id: &str) -> ApiResult<(Submission, String)> {
-    if crate::store::doc_id_ok(id).is_err() {
-        return Err(ApiError::not_found("No such form."));
-    }
-    let doc = state
-        .stores
-        .documents
-        .get("forms", id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such form."))?;
-    Ok((
-        serde_json::from_value(doc.value).map_err(ApiError::internal)?,
-        doc.etag,
-    ))
+fn no_form() -> ApiError {
+    ApiError::not_found("No such form.")
+}
+
+async fn load(state: &AppState, id: &str) -> ApiResult<Submission> {
+    store::get(state, id).await?.ok_or_else(no_form)
 }
 
 #[utoipa::path(get, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])),
@@ -444,7 +401,7 @@ pub async fn get_one(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<Submission>> {
-    Ok(AppJson(load(&state, &id).await?.0))
+    Ok(AppJson(load(&state, &id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])), request_body = Review,
@@ -457,15 +414,9 @@ pub async fn update(
     AppJson(review): AppJson<Review>,
 ) -> ApiResult<AppJson<Submission>> {
     let mut errors = FieldErrors::new();
-    if review
-        .status
-        .as_deref()
-        .is_some_and(|s| !model::STATUSES.contains(&s))
-    {
-        errors.insert(
-            "status".into(),
-            vec!["Use pending, reviewed or resolved.".into()],
-        );
+    let status = review.status.as_deref().map(FormStatus::parse);
+    if status.is_some_and(|s| s.is_none()) {
+        errors.insert("status".into(), vec![FormStatus::HINT.into()]);
     }
     if let Some(Some(assignee)) = &review.assigned_to
         && crate::users::store::get(&state, assignee)
@@ -480,17 +431,17 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    for _ in 0..5 {
-        let (mut submission, etag) = load(&state, &id).await?;
+    let status = status.flatten();
+    let (submission, changes) = store::update(&state, &id, |submission| {
         let mut changes = serde_json::Map::new();
-        if let Some(status) = &review.status
-            && *status != submission.status
+        if let Some(status) = status
+            && status != submission.status
         {
             changes.insert(
                 "status".into(),
                 json!({"from": submission.status, "to": status}),
             );
-            submission.status = status.clone();
+            submission.status = status;
         }
         if let Some(assignee) = &review.assigned_to
             && *assignee != submission.assigned_to
@@ -501,51 +452,21 @@ pub async fn update(
             );
             submission.assigned_to = assignee.clone();
         }
-        if changes.is_empty() {
-            return Ok(AppJson(submission));
-        }
-        submission.updated_at = Utc::now();
-        let value = serde_json::to_value(&submission).map_err(ApiError::internal)?;
-        match state
-            .stores
-            .documents
-            .replace("forms", &id, value, Some(&etag))
-            .await
-        {
-            Ok(_) => {
-                record_audit(&state, &id, &admin.user_id, Value::Object(changes)).await?;
-                return Ok(AppJson(submission));
-            }
-            Err(StoreError::PreconditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        changes
+    })
+    .await?
+    .ok_or_else(no_form)?;
+    if !changes.is_empty() {
+        let entry = AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            form_id: id,
+            actor: admin.user_id,
+            at: Utc::now(),
+            changes: Value::Object(changes),
+        };
+        store::record_audit(&state, entry).await?;
     }
-    Err(ApiError::unavailable(
-        "The form is changing too fast; retry.",
-    ))
-}
-
-/// Audit entries live by day (`/day`), kept two years.
-async fn record_audit(
-    state: &AppState,
-    form_id: &str,
-    actor: &str,
-    changes: Value,
-) -> ApiResult<()> {
-    let at = Utc::now();
-    let entry = AuditEntry {
-        id: uuid::Uuid::now_v7().to_string(),
-        form_id: form_id.to_owned(),
-        actor: actor.to_owned(),
-        at,
-        changes,
-    };
-    let day = at.format("%Y-%m-%d").to_string();
-    let mut value = serde_json::to_value(&entry).map_err(ApiError::internal)?;
-    value["day"] = json!(day);
-    value["ttl"] = json!(2 * 365 * 24 * 3600);
-    state.stores.documents.create("audit", &day, value).await?;
-    Ok(())
+    Ok(AppJson(submission))
 }
 
 #[utoipa::path(get, path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = [])),
@@ -557,20 +478,7 @@ pub async fn audit(
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<AuditList>> {
     load(&state, &id).await?;
-    let query = StoreQuery::default()
-        .filter(Filter::eq("formId", id.as_str()))
-        .limit(1000);
-    let page = state
-        .stores
-        .documents
-        .query("audit", None, &query, None)
-        .await?;
-    let mut items: Vec<AuditEntry> = page
-        .items
-        .into_iter()
-        .map(|d| serde_json::from_value(d.value))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)?;
+    let mut items = store::audit_of(&state, &id).await?;
     items.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(AppJson(AuditList { items }))
 }

@@ -243,7 +243,7 @@ pub async fn restore(state: &AppState, date: NaiveDate, force: bool) -> anyhow::
                     anyhow::anyhow!("a document of '{}' has no {pk_field}", entry.container)
                 })?
                 .to_owned();
-            docs.upsert(&entry.container, &pk, doc).await?;
+            docs.upsert(spec.name, &pk, doc).await?;
             count += 1;
         }
         anyhow::ensure!(

@@ -9,25 +9,31 @@ pub mod erase;
 pub mod rotate_keys;
 pub mod thumbnails;
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::state::AppState;
 
-/// Keeps the last run of a job in the `jobs` container (`/id` is the job name), so an operator
-/// can see when each job last ran and what it did.
+/// A job's last run in the `jobs` container (`/id` is the job name), so an operator can see
+/// when each job last ran and what it did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobRun {
+    id: String,
+    /// RFC 3339, as written since the first run.
+    last_run_at: String,
+    last_result: Value,
+}
+
+crate::document!(JobRun, JOBS, id);
+
+/// Records the run of `job` that just finished.
 pub async fn record_run(state: &AppState, job: &str, result: &Value) -> anyhow::Result<()> {
-    state
-        .stores
-        .documents
-        .upsert(
-            "jobs",
-            job,
-            json!({
-                "id": job,
-                "lastRunAt": chrono::Utc::now().to_rfc3339(),
-                "lastResult": result,
-            }),
-        )
-        .await?;
+    let run = JobRun {
+        id: job.to_owned(),
+        last_run_at: chrono::Utc::now().to_rfc3339(),
+        last_result: result.clone(),
+    };
+    state.stores.collection::<JobRun>().upsert(&run).await?;
     Ok(())
 }

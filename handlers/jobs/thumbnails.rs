@@ -9,14 +9,14 @@
 
 use anyhow::Context;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::files::model::{FileDoc, READY, ThumbnailStatus};
-use crate::files::store::{FILES, THUMBNAILS};
+use crate::files::model::{FileStatus, ThumbnailDoc, ThumbnailStatus};
+use crate::files::store::{self as files, FILES, THUMBNAILS};
 use crate::files::thumbnail::{self, RenderError};
 use crate::host::{Invocation, InvocationReply};
 use crate::state::AppState;
-use crate::store::{PatchOp, PutOptions, StoreError};
+use crate::store::PutOptions;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,15 +72,10 @@ pub async fn run(state: AppState, invocation: Invocation) -> anyhow::Result<Invo
 }
 
 async fn make(state: &AppState, request: &Request) -> anyhow::Result<Outcome> {
-    let docs = &state.stores.documents;
-    let Some(doc) = docs
-        .get("files", &request.owner_id, &request.file_id)
-        .await?
-    else {
+    let Some(file) = files::get_own(state, &request.owner_id, &request.file_id).await? else {
         return Ok(Outcome::Skipped("the file no longer exists"));
     };
-    let file: FileDoc = serde_json::from_value(doc.value)?;
-    if file.status != READY {
+    if file.status != FileStatus::Ready {
         return Ok(Outcome::Skipped("the upload is not complete"));
     }
     if file.thumbnail.status == ThumbnailStatus::Ready {
@@ -119,46 +114,31 @@ async fn make(state: &AppState, request: &Request) -> anyhow::Result<Outcome> {
             },
         )
         .await?;
-    let ready = json!({"status": "ready", "blob": name});
-    match docs
-        .patch(
-            "files",
-            &file.owner_id,
-            &file.id,
-            &[PatchOp::Set("/thumbnail".into(), ready)],
-            None,
-        )
-        .await
-    {
-        Ok(_) => Ok(Outcome::Done {
+    let ready = ThumbnailDoc {
+        status: ThumbnailStatus::Ready,
+        blob: Some(name.clone()),
+        error: None,
+    };
+    if files::set_thumbnail(state, &file.owner_id, &file.id, &ready).await? {
+        Ok(Outcome::Done {
             bytes: size,
             width: rendered.width,
             height: rendered.height,
-        }),
-        Err(StoreError::NotFound) => {
-            // Deleted while we worked: take the thumbnail back with it.
-            blobs.delete(THUMBNAILS, &name).await?;
-            Ok(Outcome::Skipped("the file was deleted meanwhile"))
-        }
-        Err(e) => Err(e.into()),
+        })
+    } else {
+        // Deleted while we worked: take the thumbnail back with it.
+        blobs.delete(THUMBNAILS, &name).await?;
+        Ok(Outcome::Skipped("the file was deleted meanwhile"))
     }
 }
 
 async fn mark_failed(state: &AppState, request: &Request, why: &str) -> anyhow::Result<()> {
-    let failed = json!({"status": "failed", "error": why.chars().take(300).collect::<String>()});
-    match state
-        .stores
-        .documents
-        .patch(
-            "files",
-            &request.owner_id,
-            &request.file_id,
-            &[PatchOp::Set("/thumbnail".into(), failed)],
-            None,
-        )
-        .await
-    {
-        Ok(_) | Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let failed = ThumbnailDoc {
+        status: ThumbnailStatus::Failed,
+        blob: None,
+        error: Some(why.chars().take(300).collect()),
+    };
+    // A file deleted meanwhile needs no mark.
+    files::set_thumbnail(state, &request.owner_id, &request.file_id, &failed).await?;
+    Ok(())
 }
