@@ -110,7 +110,8 @@ export class Session {
 
   /**
    * Gets a new token pair with the refresh token. Concurrent callers share one request.
-   * Resolves false (and signs out) when the API refuses the refresh token.
+   * Resolves false (and signs out) when the API refuses the refresh token. In cookie mode it
+   * also resumes a session after a page reload: nothing in memory, the cookie is enough.
    */
   refresh(): Promise<boolean> {
     this.#refreshing ??= this.#refreshOnce().finally(() => {

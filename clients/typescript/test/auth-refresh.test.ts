@@ -128,3 +128,42 @@ test("a revoked session is not refreshed, and a refused refresh signs out", asyn
   assert.equal(session.signedIn, false);
   assert.ok(signedOut, "onSignedOut was told");
 });
+
+test("cookie mode: the session never holds the refresh token; the refresh goes with the cookie", async () => {
+  // What a browser does with the httpOnly cookie, done by hand: keep what Set-Cookie says for
+  // /api/v1/auth and send it back there.
+  let cookie: string | null = null;
+  const sent: { path: string; cookie: string | null; body: string }[] = [];
+  const browserish: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    if (cookie && url.pathname.startsWith("/api/v1/auth")) headers.set("cookie", cookie);
+    const body = request.body ? await request.text() : "";
+    sent.push({ path: url.pathname, cookie: headers.get("cookie"), body });
+    const response = await fetch(url, {
+      method: request.method,
+      headers,
+      body: body || undefined,
+    });
+    const set = response.headers.get("set-cookie");
+    if (set) cookie = set.split(";")[0];
+    return response;
+  };
+  const session = new Session({ baseUrl: handler.baseUrl, fetch: browserish, refreshToken: "cookie" });
+  const user = await session.signUp({ email: email("cookie"), password: PASSWORD, name: "Cookie" });
+  assert.match(cookie ?? "", /^refresh_token=./);
+
+  assert.equal(await session.refresh(), true);
+  const refresh = sent.find((s) => s.path === "/api/v1/auth/refresh")!;
+  assert.ok(refresh.cookie?.startsWith("refresh_token="), "the cookie went along");
+  assert.deepEqual(JSON.parse(refresh.body), {}, "and no token in the body");
+  const me = await session.api.GET("/api/v1/users/me");
+  assert.equal(me.data?.id, user.id);
+
+  // A page reload: a new session object with nothing in memory resumes from the cookie alone.
+  const reloaded = new Session({ baseUrl: handler.baseUrl, fetch: browserish, refreshToken: "cookie" });
+  assert.equal(reloaded.signedIn, false);
+  assert.equal(await reloaded.refresh(), true);
+  assert.equal(reloaded.user?.id, user.id);
+});
