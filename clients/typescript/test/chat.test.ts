@@ -70,9 +70,10 @@ test("after a lost connection the client negotiates a new URL and hears messages
   await realtime.start();
   assert.equal(realtime.negotiations, 1);
 
-  // The handler goes away and comes back on the same port and data (a redeploy).
-  await handler.restart();
-  await until("reconnected", () => connected >= 2, 20000).catch((e: Error) => {
+  // The handler goes away, the client notices and tries for a new URL while there is none,
+  // and the handler comes back on the same port and data (a redeploy).
+  await handler.restart(() => until("a negotiation while the API is down", () => realtime.negotiations >= 2));
+  await until("reconnected", () => connected >= 2, 30000).catch((e: Error) => {
     const state = `${realtime.negotiations} negotiations, ${connected} connections`;
     throw new Error(`${e.message} (${state}); handler said:\n${handler.logs().slice(-2000)}`);
   });

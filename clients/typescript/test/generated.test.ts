@@ -11,7 +11,7 @@ test("src/openapi.ts matches the handler's OpenAPI document", async () => {
     const b = generated.split("\n");
     const at = b.findIndex((line: string, i: number) => line !== a[i]);
     assert.fail(
-      `src/openapi.ts is out of date (first difference at line ${at + 1}:\n` +
+      `src/openapi.ts is out of date; first difference at line ${at + 1}:\n` +
         `  committed: ${a[at]}\n  generated: ${b[at]}\n` +
         "run `npm run generate` in clients/typescript and commit it",
     );

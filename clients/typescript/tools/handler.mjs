@@ -60,7 +60,8 @@ export async function freePort() {
  * @property {string} dataDir
  * @property {() => string} logs  what the handler printed so far
  * @property {() => Promise<void>} stop  ends the process and removes its data folder
- * @property {() => Promise<void>} restart  a new process on the same port and data folder
+ * @property {(whileDown?: () => Promise<unknown>) => Promise<void>} restart  a new process on
+ *   the same port and data folder, `whileDown` run while there is none
  */
 
 /**
@@ -145,9 +146,14 @@ export async function startHandler(options = {}) {
   };
 
   await launch();
-  /** Stops the process and starts a new one on the same port and data. */
-  const restart = async () => {
+  /**
+   * Stops the process and starts a new one on the same port and data; `whileDown` runs in
+   * between (e.g. to wait until a client has noticed).
+   * @param {() => Promise<unknown>} [whileDown]
+   */
+  const restart = async (whileDown) => {
     await end();
+    await whileDown?.();
     await launch();
   };
   return { baseUrl, port, dataDir, logs: () => output, stop, restart };
