@@ -354,7 +354,7 @@ impl Settings {
                     .unwrap_or_default(),
                 issuer: get("JWT_ISSUER").unwrap_or_else(|| "portal-api".into()),
                 audience: get("JWT_AUDIENCE").unwrap_or_else(|| "portal-api".into()),
-                access_token_ttl: Duration::from_secs(15 * 60),
+                access_token_ttl: Duration::from_secs(num(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
                 refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
                 refresh_reuse_grace: Duration::from_secs(num(
                     &get,

@@ -1,0 +1,15 @@
+// @portal-api/client: the generated types of the portal API, openapi-fetch for the calls, and
+// the few helpers a frontend otherwise writes by hand (sign-in, upload, realtime).
+export { ApiError, isProblem, type Problem } from "./errors.js";
+export type { components, paths } from "./openapi.js";
+export { Realtime, negotiate, type RealtimeEvent } from "./realtime.js";
+export {
+  Session,
+  type Api,
+  type AuthResponse,
+  type LoginRequest,
+  type SessionOptions,
+  type SignupRequest,
+  type User,
+} from "./session.js";
+export { uploadFile, type Category, type FileView, type UploadInput, type UploadOptions } from "./upload.js";
