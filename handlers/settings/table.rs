@@ -177,6 +177,16 @@ pub const ALL: &[Setting] = &[
         "how long a just-rotated refresh token still gets the current pair",
     ),
     s(
+        "ACCESS_TOKEN_TTL_SECONDS",
+        "900",
+        "lifetime of an access token (JWT `exp`); tests shorten it to see a real expiry",
+    ),
+    s(
+        "SIGNING_KEYS_REFRESH_SECONDS",
+        "60",
+        "how long the signing keys are kept in memory before Key Vault is read again; when a read fails the last good keys keep serving",
+    ),
+    s(
         "KEY_ROTATION_DAYS",
         "30",
         "age at which a new signing key is added",

@@ -255,7 +255,7 @@ impl<T: Document> Collection<T> {
         F: FnMut(T) -> Fut,
         Fut: Future<Output = Result<(T, Change<R>), E>>,
     {
-        for _ in 0..UPDATE_ATTEMPTS {
+        for attempt in 0..UPDATE_ATTEMPTS {
             let Some(Versioned { doc, etag }) = self.get_versioned(pk, id).await? else {
                 return Ok(None);
             };
@@ -267,7 +267,14 @@ impl<T: Document> Collection<T> {
             };
             match self.replace(&doc, Some(&etag)).await {
                 Ok(_) => return Ok(Some((doc, answer))),
-                Err(StoreError::PreconditionFailed) => continue,
+                Err(StoreError::PreconditionFailed) => {
+                    // Losers of one race would meet again at once: spread their next tries
+                    // (full jitter, doubling up to about 25 ms).
+                    let cap = 1u64 << attempt.min(5);
+                    let micros = rand::random_range(0..cap * 800);
+                    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+                    continue;
+                }
                 // Deleted between the read and the write.
                 Err(StoreError::NotFound) => return Ok(None),
                 Err(e) => return Err(e.into()),

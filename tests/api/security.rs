@@ -9,9 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flaky_secrets::{Switch, flaky_secrets};
-use crate::helpers::{
-    Kind, Options, PASSWORD, TestApp, call, problem, signup_token, spawn_app, spawn_app_with,
-};
+use crate::helpers::{Kind, Options, TestApp, spawn_app, spawn_app_with};
+use crate::http::{PASSWORD, call, problem, signup_token};
 
 both!(
     every_answer_carries_the_security_headers,

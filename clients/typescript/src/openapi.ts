@@ -47,7 +47,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pings every backend at once and reports each; 503 when any is not `ok`. */
+        /** Pings every backend at once and reports each; 503 when any is not `ok`. The answer is at
+         *     most 5 seconds old: one probe serves every caller in that window. */
         get: {
             parameters: {
                 query?: never;
@@ -3996,6 +3997,11 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description What a course is about.
+         * @enum {string}
+         */
+        CourseCategory: "job-readiness" | "education" | "life-skills" | "tech";
         /** @description What an admin sends to create a course (and, all optional, to change one). */
         CourseInput: {
             category: string;
@@ -4008,6 +4014,8 @@ export interface components {
             thumbnail?: string;
             title: string;
         };
+        /** @enum {string} */
+        CourseLevel: "beginner" | "intermediate" | "advanced";
         CoursePage: {
             items: components["schemas"]["CourseSummary"][];
             nextCursor?: string | null;
@@ -4026,7 +4034,7 @@ export interface components {
         };
         /** @description A course in lists. */
         CourseSummary: {
-            category: string;
+            category: components["schemas"]["CourseCategory"];
             description: string;
             /** Format: int32 */
             duration: number;
@@ -4035,7 +4043,7 @@ export interface components {
             id: string;
             instructor: components["schemas"]["Instructor"];
             lessonCount: number;
-            level: string;
+            level: components["schemas"]["CourseLevel"];
             /** Format: double */
             rating: number;
             thumbnail: string;
@@ -4105,6 +4113,11 @@ export interface components {
             /** Format: int64 */
             count: number;
         };
+        /**
+         * @description Where an upload is: announced (`pending`) or accepted by `complete` (`ready`).
+         * @enum {string}
+         */
+        FileStatus: "pending" | "ready";
         /** @description A file as the API shows it. */
         FileView: {
             category: components["schemas"]["Category"];
@@ -4122,10 +4135,19 @@ export interface components {
             ownerId: string;
             /** Format: int64 */
             size: number;
-            /** @description `pending` or `ready`. */
-            status: string;
+            status: components["schemas"]["FileStatus"];
             thumbnail: components["schemas"]["Thumbnail"];
         };
+        /**
+         * @description Where a submission is in its review.
+         * @enum {string}
+         */
+        FormStatus: "pending" | "reviewed" | "resolved";
+        /**
+         * @description Which form was sent.
+         * @enum {string}
+         */
+        FormType: "contact" | "interest" | "referral";
         Health: {
             /** @description Always `ok`. */
             status: string;
@@ -4486,10 +4508,8 @@ export interface components {
             id: string;
             metadata: components["schemas"]["SubmissionMeta"];
             name: string;
-            /** @description `pending`, `reviewed` or `resolved`. */
-            status: string;
-            /** @description `contact`, `interest` or `referral`. */
-            type: string;
+            status: components["schemas"]["FormStatus"];
+            type: components["schemas"]["FormType"];
             /** Format: date-time */
             updatedAt: string;
         };
