@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::AppJson;
 use crate::state::AppState;
-use crate::store::{Backend, StoreResult};
+use crate::store::{Backend, BreakerState, StoreResult};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -32,6 +32,11 @@ pub struct DependencyStatus {
     pub backend: Backend,
     /// `ok`, `down` or `timeout`.
     pub status: &'static str,
+    /// The dependency's circuit breaker (Azure backends only): `closed`, `open` (calls fail at
+    /// once with 503) or `halfOpen` (one probe call is in flight).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "closed")]
+    pub breaker: Option<BreakerState>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -108,7 +113,19 @@ async fn probe(state: &AppState) -> Answer {
         .all()
         .into_iter()
         .zip(statuses)
-        .map(|((name, backend), status)| (name, DependencyStatus { backend, status }))
+        .map(|((name, backend), status)| {
+            let breaker = s
+                .breakers
+                .iter()
+                .find(|b| b.dependency() == name)
+                .map(|b| b.state());
+            let dependency = DependencyStatus {
+                backend,
+                status,
+                breaker,
+            };
+            (name, dependency)
+        })
         .collect();
     let ready = statuses.iter().all(|s| *s == "ok");
     let code = if ready {

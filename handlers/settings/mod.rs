@@ -181,6 +181,10 @@ pub struct Settings {
     pub app_insights_connection_string: Option<Secret>,
     /// How often metrics are exported (Application Insights aggregates per minute).
     pub metric_export_interval: Duration,
+    /// How long each call to an Azure dependency may take.
+    pub deadlines: crate::store::Deadlines,
+    /// When a dependency's circuit breaker opens, and for how long.
+    pub breaker: crate::store::BreakerPolicy,
 }
 
 impl Settings {
@@ -333,6 +337,22 @@ impl Settings {
                 "OTEL_METRIC_EXPORT_INTERVAL",
                 60_000,
             )?),
+            deadlines: {
+                let ms = |name, default| num(&get, name, default).map(Duration::from_millis);
+                crate::store::Deadlines {
+                    cache: ms("CACHE_TIMEOUT_MS", 250)?,
+                    document: ms("DOCUMENTS_TIMEOUT_MS", 2_000)?,
+                    query: ms("DOCUMENTS_QUERY_TIMEOUT_MS", 5_000)?,
+                    storage: ms("STORAGE_TIMEOUT_MS", 2_000)?,
+                    transfer: ms("STORAGE_TRANSFER_TIMEOUT_MS", 30_000)?,
+                    secrets: ms("KEY_VAULT_TIMEOUT_MS", 2_000)?,
+                }
+            },
+            breaker: crate::store::BreakerPolicy {
+                failures: num(&get, "BREAKER_FAILURES", 5)?.max(1),
+                window: Duration::from_secs(10),
+                cooldown: Duration::from_millis(num(&get, "BREAKER_COOLDOWN_MS", 5_000)?),
+            },
             auth: AuthSettings {
                 registration: match get("REGISTRATION_MODE").as_deref() {
                     None | Some("open") => RegistrationMode::Open,

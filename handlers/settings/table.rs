@@ -155,6 +155,46 @@ pub const ALL: &[Setting] = &[
         "Application Insights",
     ),
     s(
+        "CACHE_TIMEOUT_MS",
+        "250",
+        "deadline of one Redis command; past it the call counts as the cache being down",
+    ),
+    s(
+        "DOCUMENTS_TIMEOUT_MS",
+        "2000",
+        "deadline of a Cosmos DB point read or write",
+    ),
+    s(
+        "DOCUMENTS_QUERY_TIMEOUT_MS",
+        "5000",
+        "deadline of one Cosmos DB query page",
+    ),
+    s(
+        "STORAGE_TIMEOUT_MS",
+        "2000",
+        "deadline of a Blob or Queue Storage metadata call (head, list, delete, send, receive, SAS key)",
+    ),
+    s(
+        "STORAGE_TRANSFER_TIMEOUT_MS",
+        "30000",
+        "deadline of a whole-blob read or write done by the handler itself (thumbnails, archives, backups)",
+    ),
+    s(
+        "KEY_VAULT_TIMEOUT_MS",
+        "2000",
+        "deadline of a Key Vault call",
+    ),
+    s(
+        "BREAKER_FAILURES",
+        "5",
+        "consecutive failures of a dependency (within 10 s) that open its circuit breaker",
+    ),
+    s(
+        "BREAKER_COOLDOWN_MS",
+        "5000",
+        "how long an open breaker answers 503 at once before letting one probe call through",
+    ),
+    s(
         "OTEL_METRIC_EXPORT_INTERVAL",
         "60000",
         "milliseconds between metric exports",

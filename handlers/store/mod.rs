@@ -6,6 +6,8 @@ pub mod azure;
 mod collection;
 mod doc;
 pub mod embedded;
+mod guard;
+mod guarded;
 mod query;
 pub mod schema;
 
@@ -19,6 +21,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use collection::{Change, Collection, Document, Versioned};
+pub use guard::{Breaker, BreakerPolicy, BreakerState};
+pub use guarded::Deadlines;
 pub use query::{Cmp, Filter, Order, Query};
 
 /// Whether `id` is usable as a document id on every backend (for ids that come from clients).
@@ -333,6 +337,8 @@ pub struct Stores {
     pub secrets: Arc<dyn Secrets>,
     pub cache: Arc<dyn Cache>,
     pub backends: Backends,
+    /// The circuit breakers of the Azure backends, for `/api/readyz`.
+    pub breakers: Arc<Vec<Arc<Breaker>>>,
     details: Arc<BTreeMap<&'static str, String>>,
 }
 
@@ -385,6 +391,13 @@ impl Stores {
                 .expect("opened when any store is embedded")
         };
 
+        let mut breakers = Vec::new();
+        let deadlines = settings.deadlines;
+        let mut breaker = |dependency: &'static str| {
+            let b = Arc::new(Breaker::new(dependency, settings.breaker));
+            breakers.push(b.clone());
+            b
+        };
         let (documents, documents_backend): (Arc<dyn Documents>, _) = match &settings.cosmos {
             Some(cosmos) => {
                 details.insert(
@@ -394,11 +407,13 @@ impl Stores {
                         cosmos.endpoint, cosmos.database
                     ),
                 );
-                (
-                    Arc::new(azure::cosmos::CosmosDocuments::new(cosmos, settings)?)
-                        as Arc<dyn Documents>,
-                    Backend::Azure,
-                )
+                let inner = Arc::new(azure::cosmos::CosmosDocuments::new(cosmos, settings)?);
+                let guarded = guarded::GuardedDocuments {
+                    inner,
+                    breaker: breaker("documents"),
+                    deadlines,
+                };
+                (Arc::new(guarded) as Arc<dyn Documents>, Backend::Azure)
             }
             None => {
                 details.insert("documents", local("SQLite store.sqlite"));
@@ -414,11 +429,19 @@ impl Stores {
                     let (blob, queue) = storage.endpoints();
                     details.insert("blobs", format!("Azure Blob Storage at {blob}"));
                     details.insert("queues", format!("Azure Queue Storage at {queue}"));
+                    let blobs = guarded::GuardedBlobs {
+                        inner: Arc::new(azure::blob::AzureBlobs::new(storage, settings)?),
+                        breaker: breaker("blobs"),
+                        deadlines,
+                    };
+                    let queues = guarded::GuardedQueues {
+                        inner: Arc::new(azure::queue::AzureQueues::new(storage, settings)?),
+                        breaker: breaker("queues"),
+                        deadlines,
+                    };
                     (
-                        Arc::new(azure::blob::AzureBlobs::new(storage, settings)?)
-                            as Arc<dyn Blobs>,
-                        Arc::new(azure::queue::AzureQueues::new(storage, settings)?)
-                            as Arc<dyn Queues>,
+                        Arc::new(blobs) as Arc<dyn Blobs>,
+                        Arc::new(queues) as Arc<dyn Queues>,
                         Backend::Azure,
                         None,
                     )
@@ -437,14 +460,16 @@ impl Stores {
         let (secrets, secrets_backend): (Arc<dyn Secrets>, _) = match &settings.key_vault_uri {
             Some(uri) => {
                 details.insert("secrets", format!("Azure Key Vault at {uri}"));
-                (
-                    Arc::new(azure::keyvault::KeyVaultSecrets::new(
+                let guarded = guarded::GuardedSecrets {
+                    inner: Arc::new(azure::keyvault::KeyVaultSecrets::new(
                         uri,
                         azure::credential(settings)?,
                         None,
-                    )?) as Arc<dyn Secrets>,
-                    Backend::Azure,
-                )
+                    )?),
+                    breaker: breaker("secrets"),
+                    deadlines,
+                };
+                (Arc::new(guarded) as Arc<dyn Secrets>, Backend::Azure)
             }
             None => {
                 details.insert("secrets", local("key file secrets.json"));
@@ -453,8 +478,14 @@ impl Stores {
         };
         let (cache, cache_backend): (Arc<dyn Cache>, _) = match &settings.redis_url {
             Some(url) => {
-                let redis =
-                    Arc::new(azure::redis::RedisCache::new(url.expose())?) as Arc<dyn Cache>;
+                let redis = Arc::new(guarded::GuardedCache {
+                    inner: Arc::new(azure::redis::RedisCache::new(
+                        url.expose(),
+                        deadlines.cache,
+                    )?),
+                    breaker: breaker("cache"),
+                    deadlines,
+                }) as Arc<dyn Cache>;
                 let cache = match &settings.cache_key_prefix {
                     Some(prefix) => {
                         details.insert("cache", format!("Redis (REDIS_URL), keys under {prefix}:"));
@@ -486,6 +517,7 @@ impl Stores {
                 secrets: secrets_backend,
                 cache: cache_backend,
             },
+            breakers: Arc::new(breakers),
             details: Arc::new(details),
         };
         Ok((stores, dev_blobs))

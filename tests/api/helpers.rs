@@ -88,6 +88,14 @@ pub async fn spawn_app_with(kind: Kind, options: Options) -> TestApp {
         ("ARGON2_MEMORY_KIB".into(), "1024".into()),
         ("ARGON2_ITERATIONS".into(), "1".into()),
         ("ARGON2_PARALLELISM".into(), "1".into()),
+        // The emulators on a loaded 2-core machine answer far slower than Azure does: wide
+        // deadlines keep a slow emulator from opening a breaker mid-test. The fault tests set
+        // the production ones.
+        ("CACHE_TIMEOUT_MS".into(), "10000".into()),
+        ("DOCUMENTS_TIMEOUT_MS".into(), "30000".into()),
+        ("DOCUMENTS_QUERY_TIMEOUT_MS".into(), "30000".into()),
+        ("STORAGE_TIMEOUT_MS".into(), "30000".into()),
+        ("KEY_VAULT_TIMEOUT_MS".into(), "30000".into()),
         (
             "SCRIPT_ROOT".into(),
             options

@@ -43,6 +43,7 @@ mod dashboard;
 mod dev_host;
 mod email;
 mod emulators;
+mod faults;
 mod files;
 mod flaky_secrets;
 mod forms;

@@ -4052,6 +4052,12 @@ export interface components {
         DependencyStatus: {
             /** @example embedded */
             backend: string;
+            /**
+             * @description The dependency's circuit breaker (Azure backends only): `closed`, `open` (calls fail at
+             *     once with 503) or `halfOpen` (one probe call is in flight).
+             * @example closed
+             */
+            breaker?: string | null;
             /** @description `ok`, `down` or `timeout`. */
             status: string;
         };

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions};
 use tokio::sync::OnceCell;
 use tracing::Instrument;
@@ -16,6 +16,8 @@ pub struct RedisCache {
     /// `host:port`, the dependency target in telemetry (never the password).
     host: String,
     connection: OnceCell<ConnectionManager>,
+    /// Both the connect and the response timeout of the connection manager.
+    deadline: Duration,
 }
 
 impl From<redis::RedisError> for StoreError {
@@ -39,12 +41,13 @@ fn millis(ttl: Duration) -> u64 {
 
 impl RedisCache {
     /// Parses the URL only (`redis://` or `rediss://` for TLS).
-    pub fn new(url: &str) -> anyhow::Result<Self> {
+    pub fn new(url: &str, deadline: Duration) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         Ok(Self {
             host: client.get_connection_info().addr().to_string(),
             client,
             connection: OnceCell::new(),
+            deadline,
         })
     }
 
@@ -64,7 +67,16 @@ impl RedisCache {
 
     async fn conn(&self) -> StoreResult<ConnectionManager> {
         self.connection
-            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .get_or_try_init(|| async {
+                // The default policy retries a lost connection six times with backoff (about
+                // 9.5 s a call while Redis is down): one quick attempt a call fails fast, and
+                // the breaker in front of this store stops calls altogether.
+                let config = ConnectionManagerConfig::new()
+                    .set_number_of_retries(1)
+                    .set_connection_timeout(Some(self.deadline))
+                    .set_response_timeout(Some(self.deadline));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
             .await
             .cloned()
             .map_err(StoreError::from)

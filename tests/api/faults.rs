@@ -1,0 +1,178 @@
+//! Failing fast when a dependency is down or hung. Each test runs its own redis-server (the
+//! shared emulators serve every other test, so they are never stopped), stops it and pauses it
+//! (SIGSTOP, a hung server), and checks that requests answer within a second with a 503
+//! problem, that readyz names the dependency and its open breaker, and that the handler
+//! recovers by itself once the server is back.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
+use crate::http::signup_token;
+
+/// A redis-server of this test's own on a fixed loopback port, so it can be restarted there.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = OwnRedis { port, child: None };
+        redis.restart();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (empty: no persistence) and waits until it accepts connections.
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.signal("-CONT");
+        }
+        self.stop();
+    }
+}
+
+async fn app_on(redis: &OwnRedis) -> TestApp {
+    let settings = vec![
+        ("REDIS_URL".to_owned(), redis.url()),
+        // The production deadline, which the shared test settings widen.
+        ("CACHE_TIMEOUT_MS".to_owned(), "250".to_owned()),
+    ];
+    spawn_app_with(
+        Kind::Azure,
+        Options {
+            settings,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+/// `GET users/me` signed in: its status, problem code and how long it took.
+async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Duration) {
+    let started = Instant::now();
+    let response = app
+        .client
+        .get(format!("{}/api/v1/users/me", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("users/me answers");
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().contains_key("retry-after");
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status == 503 {
+        assert!(retry_after, "a 503 says when to retry");
+    }
+    (status, body["code"].as_str().map(str::to_owned), took)
+}
+
+/// During the fault: every answer is a fast 503 `UNAVAILABLE` (never a revoked token let in).
+async fn expect_fast_503s(app: &TestApp, token: &str, what: &str) {
+    let mut slowest = Duration::ZERO;
+    for _ in 0..12 {
+        let (status, code, took) = me(app, token).await;
+        assert_eq!(
+            status, 503,
+            "{what}: users/me while the cache is unreachable"
+        );
+        assert_eq!(code.as_deref(), Some("UNAVAILABLE"));
+        slowest = slowest.max(took);
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "{what}: slowest answer {slowest:?}"
+    );
+    println!("cache {what}: slowest of 12 answers {slowest:?}");
+    let readyz: Value = app
+        .client
+        .get(format!("{}/api/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz answers")
+        .json()
+        .await
+        .expect("readyz answers JSON");
+    assert_ne!(readyz["dependencies"]["cache"]["status"], "ok", "{readyz}");
+    assert_eq!(
+        readyz["dependencies"]["cache"]["breaker"], "open",
+        "{readyz}"
+    );
+}
+
+/// After the fault: requests succeed again within 10 s, with no restart of the handler.
+async fn expect_recovery(app: &TestApp, token: &str, what: &str) {
+    let started = Instant::now();
+    loop {
+        if me(app, token).await.0 == 200 {
+            println!("cache {what}: recovered in {:?}", started.elapsed());
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: not recovered after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_or_hung_cache_answers_fast_and_recovers() {
+    let mut redis = OwnRedis::start();
+    let app = app_on(&redis).await;
+    let token = signup_token(&app, "fault-cache@example.com", "Fay").await;
+    assert_eq!(me(&app, &token).await.0, 200);
+
+    redis.stop();
+    expect_fast_503s(&app, &token, "stopped").await;
+    redis.restart();
+    expect_recovery(&app, &token, "stopped").await;
+
+    redis.signal("-STOP");
+    expect_fast_503s(&app, &token, "paused").await;
+    redis.signal("-CONT");
+    expect_recovery(&app, &token, "paused").await;
+}
