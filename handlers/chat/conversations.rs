@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{
-    Action, Conversation, ConversationDoc, Event, ConversationKind, MAX_PARTICIPANTS, MemberRole,
+    Action, Conversation, ConversationDoc, ConversationKind, Event, MAX_PARTICIPANTS, MemberRole,
     MembershipDoc, group_of,
 };
 use super::store::{self as chat, not_found};

@@ -52,7 +52,11 @@ pub struct ClientClaims {
     /// would.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub role: Vec<String>,
-    #[serde(rename = "webpubsub.group", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "webpubsub.group",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
 }
 
@@ -304,7 +308,10 @@ impl ServiceClient {
             },
             self.key.expose().as_bytes(),
         )?;
-        let mut request = self.http().request(method.clone(), url.clone()).bearer_auth(token);
+        let mut request = self
+            .http()
+            .request(method.clone(), url.clone())
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

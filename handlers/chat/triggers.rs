@@ -129,11 +129,13 @@ pub async fn connect(state: AppState, invocation: Invocation) -> anyhow::Result<
     // outlives every client token (access token lifetime + 60 s >= 15 min).
     let session = claim(&invocation, "sid");
     let ended = match &session {
-        Some(sid) => state
-            .stores
-            .cache
-            .exists(&crate::auth::extract::revoked_key(sid))
-            .await?,
+        Some(sid) => {
+            state
+                .stores
+                .cache
+                .exists(&crate::auth::extract::revoked_key(sid))
+                .await?
+        }
         None => true,
     };
     if ended {
