@@ -195,9 +195,6 @@ impl LocalHub {
                 }
                 "addusertogroup" => self.set_group(&text("userId"), &text("group"), true),
                 "removeuserfromgroup" => self.set_group(&text("userId"), &text("group"), false),
-                "closeclientconnection" | "closeallconnections" if !text("userId").is_empty() => {
-                    self.close_user(&text("userId"), &text("reason"))
-                }
                 other => tracing::warn!(action = other, "local hub: output action not supported"),
             }
         }
