@@ -112,6 +112,8 @@ codes! {
     InvocationFailed = "INVOCATION_FAILED", INTERNAL_SERVER_ERROR;
     Unavailable = "UNAVAILABLE", SERVICE_UNAVAILABLE;
     Timeout = "TIMEOUT", SERVICE_UNAVAILABLE;
+    /// Web PubSub refused or did not answer a membership change, which therefore was not made.
+    RealtimeUnavailable = "REALTIME_UNAVAILABLE", SERVICE_UNAVAILABLE;
 }
 
 impl std::fmt::Display for Code {

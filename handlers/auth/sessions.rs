@@ -194,8 +194,29 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<(SessionDoc
 }
 
 /// Ends a session: its refresh token stops working now, its access tokens are refused until
-/// they would have expired anyway.
+/// they would have expired anyway, and the user's realtime connections are closed (the others
+/// of their sessions reconnect through negotiate; this one cannot).
 pub async fn revoke(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+) -> ApiResult<()> {
+    end_session(state, user_id, session_id, reason).await?;
+    close_connections(state, user_id, reason).await;
+    Ok(())
+}
+
+/// Closes the user's realtime connections. A refusal of the service must not fail the logout
+/// that asked for it: the session is already over, negotiate and connect refuse it, and
+/// the client token it had expires within 15 minutes. So it is logged and passed over.
+async fn close_connections(state: &AppState, user_id: &str, reason: &str) {
+    if let Err(e) = state.realtime.close_user_connections(user_id, reason).await {
+        tracing::warn!(reason, "realtime connections not closed: {e:#}");
+    }
+}
+
+async fn end_session(
     state: &AppState,
     user_id: &str,
     session_id: &str,
@@ -227,7 +248,8 @@ pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>>
     store::live_sessions(state, user_id).await
 }
 
-/// Revokes every live session of a user, except `keep`.
+/// Revokes every live session of a user, except `keep`, and closes all of their realtime
+/// connections (also when no session was live: a socket can outlive its session's expiry).
 pub async fn revoke_all(
     state: &AppState,
     user_id: &str,
@@ -237,9 +259,10 @@ pub async fn revoke_all(
     let mut n = 0;
     for session in list(state, user_id).await? {
         if Some(session.id.as_str()) != keep {
-            revoke(state, user_id, &session.id, reason).await?;
+            end_session(state, user_id, &session.id, reason).await?;
             n += 1;
         }
     }
+    close_connections(state, user_id, reason).await;
     Ok(n)
 }

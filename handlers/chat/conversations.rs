@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{
-    Action, Conversation, ConversationDoc, ConversationKind, MAX_PARTICIPANTS, MemberRole,
+    Action, Conversation, ConversationDoc, ConversationKind, Event, MAX_PARTICIPANTS, MemberRole,
     MembershipDoc, group_of,
 };
 use super::store::{self as chat, not_found};
@@ -424,6 +424,7 @@ pub async fn add_participant(
         (status = 400, description = "`NOT_A_GROUP`", body = Problem),
         (status = 403, description = "`FORBIDDEN`: only admins remove others", body = Problem),
         (status = 404, description = "No such conversation of yours, or no such participant", body = Problem),
+        (status = 503, description = "`REALTIME_UNAVAILABLE`: Web PubSub did not confirm the removal; nothing changed", body = Problem),
     ))]
 pub async fn remove_participant(
     State(state): State<AppState>,
@@ -447,9 +448,39 @@ pub async fn remove_participant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Takes `user_id` out of a conversation: out of its participants (a group that loses its last
-/// admin gets its longest-standing member as admin), membership deleted, group left.
+/// Takes `user_id` out of a conversation: out of its group first, then out of its participants
+/// (a group that loses its last admin gets its longest-standing member as admin), membership
+/// deleted. The group call comes first and its failure stops the removal (503, nothing changed,
+/// the caller can retry): a member shown as removed must not keep receiving the messages.
 pub async fn leave(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiResult<()> {
+    state
+        .realtime
+        .remove_from_group(user_id, &group_of(id))
+        .await
+        .map_err(|e| {
+            tracing::warn!("realtime: removal from a conversation group refused: {e:#}");
+            ApiError::new(
+                Code::RealtimeUnavailable,
+                "The realtime service did not confirm the removal; nothing was changed, try again.",
+            )
+        })?;
+    leave_stored(state, id, user_id, by).await
+}
+
+/// [`leave`] for a user whose connections are already closed and who cannot connect again
+/// (the erase job): the group call is made, but its failure does not stop the erase.
+pub async fn leave_closed(state: &AppState, id: &str, user_id: &str) -> ApiResult<()> {
+    if let Err(e) = state
+        .realtime
+        .remove_from_group(user_id, &group_of(id))
+        .await
+    {
+        tracing::warn!("realtime: removal of an erased user from a group failed: {e:#}");
+    }
+    leave_stored(state, id, user_id, user_id).await
+}
+
+async fn leave_stored(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiResult<()> {
     let mut promoted = None;
     chat::update_conversation(state, id, |c| {
         c.participant_ids.retain(|p| p != user_id);
@@ -469,17 +500,21 @@ pub async fn leave(state: &AppState, id: &str, user_id: &str, by: &str) -> ApiRe
         chat::set_member_role(state, admin, id, MemberRole::Admin).await?;
     }
     chat::remove_membership(state, user_id, id).await?;
+    // The removed user is out of the conversation's group: they hear of it in their own.
+    let removed = Event {
+        kind: "participant.removed",
+        data: json!({"conversationId": id, "userId": user_id, "by": by}),
+    };
     state
         .realtime
         .apply(&[
-            Action::to_group(
-                id,
-                "participant.removed",
-                json!({"conversationId": id, "userId": user_id, "by": by}),
-            ),
-            Action::RemoveUserFromGroup {
-                user_id: user_id.to_owned(),
+            Action::SendToGroup {
                 group: group_of(id),
+                event: removed.clone(),
+            },
+            Action::SendToGroup {
+                group: super::triggers::user_group(user_id),
+                event: removed,
             },
         ])
         .await;

@@ -54,7 +54,7 @@ pub async fn erase(state: &AppState, user_id: &str) -> ApiResult<u64> {
         }
     }
     for id in &conversations {
-        super::conversations::leave(state, id, user_id, user_id).await?;
+        super::conversations::leave_closed(state, id, user_id).await?;
         removed += 1;
     }
     removed += messages::tombstone_sender(state, user_id).await?;

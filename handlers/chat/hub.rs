@@ -24,6 +24,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::model::Action;
 use super::realtime::ClientClaims;
@@ -41,6 +42,9 @@ struct Connection {
     groups: HashSet<String>,
     roles: Vec<String>,
     out: mpsc::UnboundedSender<String>,
+    /// Cancelled when the server closes the connection: the reader stops taking frames and the
+    /// writer sends the close frame after what was queued.
+    closed: CancellationToken,
 }
 
 impl Connection {
@@ -113,7 +117,9 @@ impl LocalHub {
         }
     }
 
-    fn set_group(&self, user_id: &str, group: &str, member: bool) {
+    /// Adds or removes every connection of `user_id`; done under the lock that sends take, so
+    /// no message to the group reaches a removed connection after this returns.
+    pub fn set_group(&self, user_id: &str, group: &str, member: bool) {
         for connection in self.lock().values_mut() {
             if connection.user_id == user_id {
                 if member {
@@ -121,6 +127,26 @@ impl LocalHub {
                 } else {
                     connection.groups.remove(group);
                 }
+            }
+        }
+    }
+
+    /// Closes every connection of `user_id` as the service's `closeConnections` does: a
+    /// `system`/`disconnected` frame, then a close frame with 1008 (policy), which the official
+    /// client takes as final (no recovery with the old URL). The connections leave every group
+    /// at once and their frames are no longer read.
+    pub fn close_user(&self, user_id: &str, reason: &str) {
+        let mut connections = self.lock();
+        let ids: Vec<String> = connections
+            .iter()
+            .filter(|(_, c)| c.user_id == user_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            if let Some(connection) = connections.remove(&id) {
+                let frame = json!({"type": "system", "event": "disconnected", "message": reason});
+                let _ = connection.out.send(frame.to_string());
+                connection.closed.cancel();
             }
         }
     }
@@ -234,6 +260,23 @@ async fn invoke(
     Some(dispatch::invoke(state, &function, request).await)
 }
 
+/// The token's claims as the service hands them to the connect event: each a list of strings.
+fn claims_of(claims: &ClientClaims) -> Value {
+    let mut out = Map::new();
+    let mut put = |name: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            out.insert(name.to_owned(), json!(values));
+        }
+    };
+    put("sub", vec![claims.sub.clone()]);
+    if !claims.sid.is_empty() {
+        put("sid", vec![claims.sid.clone()]);
+    }
+    put("role", claims.role.clone());
+    put("webpubsub.group", claims.groups.clone());
+    Value::Object(out)
+}
+
 #[derive(Deserialize)]
 pub struct ConnectParams {
     access_token: Option<String>,
@@ -295,7 +338,7 @@ pub async fn connect_route(
     // Ask the connect function, as the service does, before accepting the handshake.
     let connect_context = context(&hub.hub, &connection_id, &user_id, "connect", "system");
     let extra = Map::from_iter([
-        ("Claims".to_owned(), json!({"sub": [user_id.clone()]})),
+        ("Claims".to_owned(), claims_of(&claims)),
         ("Query".to_owned(), json!({})),
         ("Subprotocols".to_owned(), json!([SIMPLE, RELIABLE])),
         ("ClientCertificates".to_owned(), json!([])),
@@ -355,10 +398,32 @@ async fn run(
         .is_some_and(|p| p == RELIABLE);
     let (mut sink, mut stream) = socket.split();
     let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
+    let closed = CancellationToken::new();
+    let closing = closed.clone();
     let writer = tokio::spawn(async move {
-        while let Some(text) = outgoing.recv().await {
-            if sink.send(WsMessage::Text(text.into())).await.is_err() {
-                break;
+        loop {
+            tokio::select! {
+                biased;
+                text = outgoing.recv() => match text {
+                    Some(text) => {
+                        if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => break,
+                },
+                _ = closing.cancelled() => {
+                    // What was queued before the close goes out first (the disconnected frame).
+                    while let Ok(text) = outgoing.try_recv() {
+                        let _ = sink.send(WsMessage::Text(text.into())).await;
+                    }
+                    let frame = axum::extract::ws::CloseFrame {
+                        code: 1008,
+                        reason: "Closed by the server.".into(),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    return;
+                }
             }
         }
         let _ = sink.close().await;
@@ -377,6 +442,7 @@ async fn run(
             groups,
             roles,
             out: out.clone(),
+            closed: closed.clone(),
         },
     );
     let system = |event: &str| context(&hub.hub, &connection_id, &user_id, event, "system");
@@ -392,7 +458,14 @@ async fn run(
     {
         reply.outputs.values().for_each(|v| hub.apply_binding(v));
     }
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = closed.cancelled() => break,
+        };
+        let Some(Ok(message)) = message else {
+            break;
+        };
         let text = match message {
             WsMessage::Text(text) => text.to_string(),
             WsMessage::Close(_) => break,

@@ -1,5 +1,6 @@
 //! Realtime delivery: Azure Web PubSub through its REST API, or the local hub in this process.
-//! Both take the same [`Action`]s and issue client access tokens of the same form.
+//! Both take the same [`Action`]s and group and close calls, and issue client access tokens of
+//! the same form: tokens that name the user and session and grant nothing (DESIGN.md section 5).
 //!
 //! The REST calls are written with reqwest: there is no Web PubSub crate in the Azure SDK for
 //! Rust. They follow the service's data-plane reference (api-version 2024-12-01): a bearer JWT
@@ -17,7 +18,7 @@ use tracing::Instrument;
 use utoipa::ToSchema;
 
 use super::hub::LocalHub;
-use super::model::{Action, group_of};
+use super::model::Action;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Problem};
 use crate::settings::{Secret, Settings, WebPubSubSettings};
@@ -42,35 +43,39 @@ pub struct ClientClaims {
     pub sub: String,
     pub exp: i64,
     pub iat: i64,
-    #[serde(default)]
+    /// The API session the token was negotiated in: the connect trigger refuses a token whose
+    /// session has ended, so a negotiated URL does not outlive a logout.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
+    /// Rights the service grants from the token. Negotiate grants none (DESIGN.md section 5):
+    /// they would outlive membership. Read so that the local hub honours them as the service
+    /// would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub role: Vec<String>,
-    #[serde(rename = "webpubsub.group", default)]
+    #[serde(
+        rename = "webpubsub.group",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
 }
 
-/// Rights on exactly these groups: join or leave them, and send to them.
+/// A client token that only identifies the user and session: no roles and no groups, because
+/// membership lives on the server (the connect trigger and the group calls).
 pub fn client_claims(
     audience: &str,
     user_id: &str,
-    groups: &[String],
+    session_id: &str,
     now: DateTime<Utc>,
 ) -> ClientClaims {
-    let role = groups
-        .iter()
-        .flat_map(|g| {
-            [
-                format!("webpubsub.joinLeaveGroup.{g}"),
-                format!("webpubsub.sendToGroup.{g}"),
-            ]
-        })
-        .collect();
     ClientClaims {
         aud: audience.to_owned(),
         sub: user_id.to_owned(),
+        sid: session_id.to_owned(),
         iat: now.timestamp(),
         exp: now.timestamp() + CLIENT_TOKEN_LIFETIME.as_secs() as i64,
-        role,
-        groups: groups.to_vec(),
+        role: Vec::new(),
+        groups: Vec::new(),
     }
 }
 
@@ -113,13 +118,28 @@ impl Realtime {
     /// already stored, and clients catch up by reading it.
     pub async fn apply(&self, actions: &[Action]) {
         for action in actions {
-            let result = match self {
-                Realtime::Service(s) => tokio::time::timeout(SEND_TIMEOUT, s.apply(action))
-                    .await
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))),
-                Realtime::Local(h) => {
-                    h.apply(action);
-                    Ok(())
+            let result = match action {
+                Action::SendToGroup { group, event } => match self {
+                    Realtime::Service(s) => {
+                        let body = serde_json::to_string(event).unwrap_or_default();
+                        s.timed(s.call(
+                            reqwest::Method::POST,
+                            &["groups", group, ":send"],
+                            &[],
+                            Some(body),
+                        ))
+                        .await
+                    }
+                    Realtime::Local(h) => {
+                        h.apply(action);
+                        Ok(())
+                    }
+                },
+                Action::AddUserToGroup { user_id, group } => {
+                    self.add_to_group(user_id, group).await
+                }
+                Action::RemoveUserFromGroup { user_id, group } => {
+                    self.remove_from_group(user_id, group).await
                 }
             };
             if let Err(e) = result {
@@ -128,11 +148,70 @@ impl Realtime {
         }
     }
 
-    /// A client URL and token for `user_id` with rights on `groups`.
+    /// Puts every connection of `user_id`, now and (on the service) later ones, in `group`.
+    pub async fn add_to_group(&self, user_id: &str, group: &str) -> anyhow::Result<()> {
+        match self {
+            Realtime::Service(s) => {
+                s.timed(s.call(
+                    reqwest::Method::PUT,
+                    &["users", user_id, "groups", group],
+                    &[],
+                    None,
+                ))
+                .await
+            }
+            Realtime::Local(h) => {
+                h.set_group(user_id, group, true);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes every connection of `user_id` out of `group`: from the moment this returns `Ok`,
+    /// none of them gets the group's messages. An `Err` means the service may still deliver.
+    pub async fn remove_from_group(&self, user_id: &str, group: &str) -> anyhow::Result<()> {
+        match self {
+            Realtime::Service(s) => {
+                s.timed(s.call(
+                    reqwest::Method::DELETE,
+                    &["users", user_id, "groups", group],
+                    &[],
+                    None,
+                ))
+                .await
+            }
+            Realtime::Local(h) => {
+                h.set_group(user_id, group, false);
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes every open connection of `user_id` (logout, revoke, suspension...). `reason` is
+    /// shown to the client; it must not carry anything secret.
+    pub async fn close_user_connections(&self, user_id: &str, reason: &str) -> anyhow::Result<()> {
+        match self {
+            Realtime::Service(s) => {
+                s.timed(s.call(
+                    reqwest::Method::POST,
+                    &["users", user_id, ":closeConnections"],
+                    &[("reason", reason)],
+                    None,
+                ))
+                .await
+            }
+            Realtime::Local(h) => {
+                h.close_user(user_id, reason);
+                Ok(())
+            }
+        }
+    }
+
+    /// A client URL and token for `user_id` in session `session_id`, with no rights of its own.
     pub fn client_access(
         &self,
         user_id: &str,
-        groups: &[String],
+        session_id: &str,
     ) -> anyhow::Result<(String, String, DateTime<Utc>)> {
         let now = Utc::now();
         let (base, key) = match self {
@@ -142,7 +221,7 @@ impl Realtime {
         let audience = base
             .replacen("wss://", "https://", 1)
             .replacen("ws://", "http://", 1);
-        let claims = client_claims(&audience, user_id, groups, now);
+        let claims = client_claims(&audience, user_id, session_id, now);
         let token = sign(&claims, &key)?;
         let expires = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
         Ok((base, token, expires))
@@ -191,10 +270,21 @@ impl ServiceClient {
         })
     }
 
+    /// A call that takes at most [`SEND_TIMEOUT`]: a slow service must not hold up the API.
+    async fn timed(
+        &self,
+        call: impl std::future::Future<Output = anyhow::Result<()>>,
+    ) -> anyhow::Result<()> {
+        tokio::time::timeout(SEND_TIMEOUT, call)
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")))
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
         segments: &[&str],
+        query: &[(&str, &str)],
         body: Option<String>,
     ) -> anyhow::Result<()> {
         let mut url = self.endpoint.clone();
@@ -204,7 +294,8 @@ impl ServiceClient {
             .extend(["api", "hubs", &self.hub])
             .extend(segments);
         url.query_pairs_mut()
-            .append_pair("api-version", API_VERSION);
+            .append_pair("api-version", API_VERSION)
+            .extend_pairs(query);
         // The audience is the request URL without its port, as the service's SDKs sign it.
         let mut audience = url.clone();
         let _ = audience.set_port(None);
@@ -217,12 +308,16 @@ impl ServiceClient {
             },
             self.key.expose().as_bytes(),
         )?;
-        let mut request = self.http().request(method, url.clone()).bearer_auth(token);
+        let mut request = self
+            .http()
+            .request(method.clone(), url.clone())
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
+        let operation = format!("{method} {}", request_method_name(segments));
         let span = crate::telemetry::dependency(
             "Azure Web PubSub",
             &format!("{} {}", request_method_name(segments), self.hub),
@@ -232,43 +327,16 @@ impl ServiceClient {
             .send()
             .instrument(span.clone())
             .await
-            .with_context(|| format!("calling {url}"))?;
+            // Named by operation, not URL: the path carries user ids and groups.
+            .map_err(reqwest::Error::without_url)
+            .with_context(|| format!("calling Web PubSub {operation}"))?;
         let status = response.status();
         span.in_scope(|| crate::telemetry::record_status(status.as_u16()));
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            anyhow::bail!("Web PubSub answered {status} to {url}: {text}");
+            anyhow::bail!("Web PubSub answered {status} to {operation}: {text}");
         }
         Ok(())
-    }
-
-    async fn apply(&self, action: &Action) -> anyhow::Result<()> {
-        match action {
-            Action::SendToGroup { group, event } => {
-                self.call(
-                    reqwest::Method::POST,
-                    &["groups", group, ":send"],
-                    Some(serde_json::to_string(event)?),
-                )
-                .await
-            }
-            Action::AddUserToGroup { user_id, group } => {
-                self.call(
-                    reqwest::Method::PUT,
-                    &["users", user_id, "groups", group],
-                    None,
-                )
-                .await
-            }
-            Action::RemoveUserFromGroup { user_id, group } => {
-                self.call(
-                    reqwest::Method::DELETE,
-                    &["users", user_id, "groups", group],
-                    None,
-                )
-                .await
-            }
-        }
     }
 }
 
@@ -284,21 +352,18 @@ pub struct Negotiated {
 
 #[utoipa::path(get, path = "/api/v1/realtime/negotiate", tag = "chat", security(("bearer" = [])),
     responses(
-        (status = 200, description = "A Web PubSub client URL for the caller, with rights on their conversations' groups only", body = Negotiated),
+        (status = 200, description = "A Web PubSub client URL for the caller, with no group rights: the server puts the connection in the caller's conversation groups", body = Negotiated),
         (status = 401, description = "Not signed in", body = Problem),
     ))]
 pub async fn negotiate(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<AppJson<Negotiated>> {
-    let groups: Vec<String> = super::store::conversation_ids(&state, &user.user_id)
-        .await?
-        .iter()
-        .map(|id| group_of(id))
-        .collect();
+    // No groups and no rights in the token: the connect trigger decides membership when the
+    // client connects, and the group calls change it while the connection lives.
     let (base_url, access_token, expires_at) = state
         .realtime
-        .client_access(&user.user_id, &groups)
+        .client_access(&user.user_id, &user.session_id)
         .map_err(ApiError::internal)?;
     let mut url = url::Url::parse(&base_url).map_err(ApiError::internal)?;
     url.query_pairs_mut()

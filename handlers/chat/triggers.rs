@@ -124,12 +124,35 @@ pub async fn connect(state: AppState, invocation: Invocation) -> anyhow::Result<
     if !active {
         return Ok(error_reply("unauthorized", "This account cannot connect."));
     }
-    let groups: Vec<String> = super::store::conversation_ids(&state, &user_id)
+    // A client token is negotiated in a session: once that session has ended (logout, revoke),
+    // the token must not open a new connection, though it has not expired. The revoked mark
+    // outlives every client token (access token lifetime + 60 s >= 15 min).
+    let session = claim(&invocation, "sid");
+    let ended = match &session {
+        Some(sid) => {
+            state
+                .stores
+                .cache
+                .exists(&crate::auth::extract::revoked_key(sid))
+                .await?
+        }
+        None => true,
+    };
+    if ended {
+        return Ok(error_reply(
+            "unauthorized",
+            "This session has ended; negotiate again after signing in.",
+        ));
+    }
+    // Membership is decided here, on the server, and changed later by the group calls: the
+    // client gets no roles, so it can neither join a group nor send to one itself.
+    let mut groups: Vec<String> = super::store::conversation_ids(&state, &user_id)
         .await
         .map_err(|e| anyhow::anyhow!(e.detail))?
         .iter()
         .map(|id| group_of(id))
         .collect();
+    groups.push(user_group(&user_id));
     let mut reply = InvocationReply::default();
     reply.log(format!(
         "chat-connect: {user_id} joins {} groups",
@@ -137,6 +160,27 @@ pub async fn connect(state: AppState, invocation: Invocation) -> anyhow::Result<
     ));
     reply.return_value = json!({"userId": user_id, "groups": groups});
     Ok(reply)
+}
+
+/// The personal group of a user: every connection of theirs is in it, for events meant for
+/// them alone (such as being removed from a conversation).
+pub fn user_group(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// The first value of a claim of the client's token, from the connect event's `Claims`
+/// (`{name: [values]}`, names matched case-insensitively).
+fn claim(invocation: &Invocation, name: &str) -> Option<String> {
+    let request = invocation.trigger_value().unwrap_or(Value::Null);
+    let claims = invocation
+        .meta("Claims")
+        .or_else(|| field(&request, "claims"))?;
+    match field(&claims, name)? {
+        Value::Array(values) => values.first().and_then(|v| v.as_str()).map(str::to_owned),
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty())
 }
 
 fn presence_key(user_id: &str) -> String {

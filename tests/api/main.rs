@@ -56,5 +56,6 @@ mod keyvault_fake;
 mod lifecycle;
 mod packaging;
 mod realtime;
+mod realtime_rights;
 mod security;
 mod telemetry;

@@ -1533,6 +1533,15 @@ export interface paths {
                         "application/json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description `REALTIME_UNAVAILABLE`: Web PubSub did not confirm the removal; nothing changed */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         options?: never;
@@ -3230,7 +3239,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description A Web PubSub client URL for the caller, with rights on their conversations' groups only */
+                /** @description A Web PubSub client URL for the caller, with no group rights: the server puts the connection in the caller's conversation groups */
                 200: {
                     headers: {
                         [name: string]: unknown;
