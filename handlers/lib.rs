@@ -5,9 +5,11 @@
 pub mod auth;
 pub mod chat;
 pub mod courses;
+pub mod cors;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod etag;
 pub mod files;
 pub mod forms;
 pub mod headers;
