@@ -31,7 +31,10 @@ pub fn json<T: Serialize>(
     let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let tag = tag(&body);
     let validators = [
-        (header::ETAG, HeaderValue::from_str(&tag).expect("base64url")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&tag).expect("base64url"),
+        ),
         (
             header::CACHE_CONTROL,
             HeaderValue::from_static(cache_control),

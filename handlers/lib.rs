@@ -4,8 +4,8 @@
 
 pub mod auth;
 pub mod chat;
-pub mod courses;
 pub mod cors;
+pub mod courses;
 pub mod dashboard;
 pub mod email;
 pub mod error;

@@ -55,7 +55,10 @@ pub(super) fn parse_cors_origins(value: Option<&str>) -> Result<Vec<String>, Set
         let url = Url::parse(entry)
             .map_err(|_| bad(NAME, format!("'{entry}' is not scheme://host[:port]")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(bad(NAME, format!("'{entry}' must be http(s)://host[:port]")));
+            return Err(bad(
+                NAME,
+                format!("'{entry}' must be http(s)://host[:port]"),
+            ));
         }
         // An origin has no user, path (not even `/`), query or fragment.
         let bare = url.username().is_empty()
@@ -112,7 +115,10 @@ mod tests {
 
     #[test]
     fn refresh_transport_parses_three_words() {
-        assert_eq!(RefreshTransport::parse(None).unwrap(), RefreshTransport::Both);
+        assert_eq!(
+            RefreshTransport::parse(None).unwrap(),
+            RefreshTransport::Both
+        );
         assert_eq!(
             RefreshTransport::parse(Some("cookie")).unwrap(),
             RefreshTransport::Cookie

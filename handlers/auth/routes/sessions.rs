@@ -81,7 +81,10 @@ fn presented_token(
             "This API takes the refresh token from its cookie only; send no refreshToken.",
         ));
     }
-    let cookie = transport.in_cookie().then(|| cookie_value(headers)).flatten();
+    let cookie = transport
+        .in_cookie()
+        .then(|| cookie_value(headers))
+        .flatten();
     request.refresh_token.or(cookie).ok_or_else(|| {
         let message = match transport {
             RefreshTransport::Body => "Send the refresh token in the body.",
