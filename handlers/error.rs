@@ -82,6 +82,9 @@ codes! {
     SignatureInvalid = "SIGNATURE_INVALID", FORBIDDEN;
     /// A function door called from a web page of another origin.
     CrossOrigin = "CROSS_ORIGIN", FORBIDDEN;
+    /// A cookie-authenticated call (`AUTH_REFRESH_TRANSPORT=cookie`) without `X-Requested-With`,
+    /// which a cross-site form cannot send.
+    CsrfHeaderRequired = "CSRF_HEADER_REQUIRED", FORBIDDEN;
     // What exists.
     NotFound = "NOT_FOUND", NOT_FOUND;
     BlobNotFound = "BLOB_NOT_FOUND", NOT_FOUND;

@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod chat;
+pub mod cors;
 pub mod courses;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod etag;
 pub mod files;
 pub mod forms;
 pub mod headers;

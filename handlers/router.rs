@@ -21,7 +21,7 @@ use crate::host::{dev, dev_blobs, dispatch, guard};
 use crate::settings::{RunMode, Settings};
 use crate::state::AppState;
 use crate::store::Stores;
-use crate::{headers, health, request_id};
+use crate::{cors, headers, health, request_id};
 
 /// The default JSON body limit; routes that need more say so explicitly.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -148,9 +148,10 @@ fn api_limits(api: Router<AppState>, state: &AppState) -> Router<AppState> {
 }
 
 /// Fallbacks and the outer stack: request id (outermost, so every answer carries it), the
-/// security headers, panic to 500 problem, compression.
+/// security headers, CORS when configured, panic to 500 problem, compression.
 fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
     let trusted_hops = state.settings.trusted_proxy_hops;
+    let cors_origins = state.settings.cors_origins.clone();
     let app = app
         .route_layer(middleware::from_fn(headers::no_store))
         .route_layer(middleware::from_fn(request_id::record_route))
@@ -159,6 +160,9 @@ fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(panic_response));
+    // CORS inside the security headers (a preflight answer carries them too) and the request
+    // id; outside everything else, so errors, 429s and 404s are readable by allowed pages.
+    let app = cors::layer(app, &cors_origins);
     headers::layer(app, trusted_hops).layer(middleware::from_fn(request_id::middleware))
 }
 

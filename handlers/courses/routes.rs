@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,6 +18,7 @@ use super::progress::{self, Enrollment};
 use super::store;
 use crate::auth::extract::{AdminUser, AuthUser};
 use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
+use crate::etag;
 use crate::state::AppState;
 use crate::store::{Cmp, Filter};
 
@@ -78,12 +80,21 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<CourseDoc> {
     store::get(state, id).await?.ok_or_else(no_course)
 }
 
-#[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(ListParams),
-    responses((status = 200, description = "A page of the catalog", body = CoursePage), (status = 400, description = "`VALIDATION_FAILED` (unknown category or level)", body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(ListParams, etag::IfNoneMatch),
+    responses((status = 200, description = "A page of the catalog, with a strong `ETag` and `Cache-Control: public, max-age=60`", body = CoursePage), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"), (status = 400, description = "`VALIDATION_FAILED` (unknown category or level)", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
-) -> ApiResult<AppJson<CoursePage>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let page = catalog_page(&state, params).await?;
+    etag::json(&headers, &page, CATALOG_CACHE_CONTROL)
+}
+
+/// Public reads may be kept a minute by browsers and shared caches; writes show after that.
+const CATALOG_CACHE_CONTROL: &str = "public, max-age=60";
+
+async fn catalog_page(state: &AppState, params: ListParams) -> ApiResult<CoursePage> {
     let mut errors = crate::error::FieldErrors::new();
     if params
         .category
@@ -126,7 +137,7 @@ pub async fn list(
     if let Ok(Some(hit)) = cache.get(&key).await
         && let Ok(page) = serde_json::from_str::<CoursePage>(&hit)
     {
-        return Ok(AppJson(page));
+        return Ok(page);
     }
     let mut query = crate::store::Query::default().limit(limit);
     if let Some(category) = &params.category {
@@ -138,7 +149,7 @@ pub async fn list(
     if let Some(search) = &search {
         query = query.filter(Filter::new("searchText", Cmp::Contains, search.as_str()));
     }
-    let page = store::page(&state, &query, params.cursor.as_deref()).await?;
+    let page = store::page(state, &query, params.cursor.as_deref()).await?;
     let page = CoursePage {
         items: page.items.iter().map(CourseDoc::summary).collect(),
         next_cursor: page.continuation,
@@ -147,17 +158,19 @@ pub async fn list(
     if let Ok(text) = serde_json::to_string(&page) {
         let _ = cache.set(&key, &text, LIST_TTL).await;
     }
-    Ok(AppJson(page))
+    Ok(page)
 }
 
 #[utoipa::path(get, path = "/api/v1/courses/{id}", tag = "courses",
-    params(("id" = String, Path, description = "Course id")),
-    responses((status = 200, description = "The course with its lesson outline", body = Course), (status = 404, description = "No such course", body = Problem)))]
+    params(("id" = String, Path, description = "Course id"), etag::IfNoneMatch),
+    responses((status = 200, description = "The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, max-age=60`", body = Course), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"), (status = 404, description = "No such course", body = Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<AppJson<Course>> {
-    Ok(AppJson(load(&state, &id).await?.view()))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let course = load(&state, &id).await?.view();
+    etag::json(&headers, &course, CATALOG_CACHE_CONTROL)
 }
 
 #[utoipa::path(post, path = "/api/v1/courses", tag = "courses", security(("bearer" = [])), request_body = CourseInput,

@@ -5,9 +5,11 @@
 //! parse stops start-up with a message naming the setting; secrets are wrapped in [`Secret`]
 //! so they never reach a log line.
 
+mod browser;
 mod groups;
 pub mod table;
 
+pub use browser::RefreshTransport;
 pub use groups::{AcsSettings, WebPubSubSettings};
 
 use std::fmt;
@@ -166,6 +168,10 @@ pub struct Settings {
     pub public_base_url: Option<Url>,
     pub app_base_url: Option<Url>,
     pub trusted_proxy_hops: usize,
+    /// Origins whose pages may call the API with credentials (exact, as browsers send them);
+    /// empty: no CORS at all.
+    pub cors_origins: Vec<String>,
+    pub refresh_transport: RefreshTransport,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
     pub auth: AuthSettings,
@@ -319,6 +325,8 @@ impl Settings {
                 .map(|v| parse_num("TRUSTED_PROXY_HOPS", &v))
                 .transpose()?
                 .unwrap_or(1),
+            cors_origins: browser::parse_cors_origins(get("CORS_ORIGINS").as_deref())?,
+            refresh_transport: RefreshTransport::parse(get("AUTH_REFRESH_TRANSPORT").as_deref())?,
             request_timeout: Duration::from_secs(
                 get("REQUEST_TIMEOUT_SECONDS")
                     .map(|v| parse_num::<u64>("REQUEST_TIMEOUT_SECONDS", &v))

@@ -75,6 +75,16 @@ pub const ALL: &[Setting] = &[
         "how many X-Forwarded-For entries from the right are trusted",
     ),
     s(
+        "CORS_ORIGINS",
+        "unset (no CORS)",
+        "comma-separated origins (scheme://host[:port]) whose pages may call the API with credentials; the refresh cookie becomes SameSite=None",
+    ),
+    s(
+        "AUTH_REFRESH_TRANSPORT",
+        "both",
+        "where the refresh token travels: body, cookie (never in a body; refresh and logout need X-Requested-With) or both",
+    ),
+    s(
         "AZURE_CLIENT_ID",
         "unset",
         "client id of the user-assigned managed identity",

@@ -37,6 +37,7 @@ macro_rules! both {
 mod accounts;
 mod chat;
 mod conformance;
+mod cors;
 mod courses;
 mod coverage;
 mod dashboard;

@@ -350,14 +350,24 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                    "If-None-Match"?: string | null;
+                };
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description The public keys that verify access tokens (JWKS) */
+                /** @description The public keys that verify access tokens (JWKS), with a strong `ETag` and `Cache-Control: public, max-age=300` */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not modified: `If-None-Match` names the current `ETag` */
+                304: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -448,6 +458,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description With `AUTH_REFRESH_TRANSPORT=cookie` an `X-Requested-With` header (any value) is required. */
         post: {
             parameters: {
                 query?: never;
@@ -466,6 +477,15 @@ export interface paths {
                 };
                 /** @description Not signed in */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `CSRF_HEADER_REQUIRED`: cookie-only mode and no `X-Requested-With` header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -670,6 +690,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Takes the refresh token from the body or the `refresh_token` cookie. With `AUTH_REFRESH_TRANSPORT=cookie` only the cookie is accepted, an `X-Requested-With` header (any value) is required, and the answer carries no `refreshToken`; with `body` no cookie is read or set. */
         post: {
             parameters: {
                 query?: never;
@@ -692,8 +713,26 @@ export interface paths {
                         "application/json": components["schemas"]["AuthResponse"];
                     };
                 };
+                /** @description `INVALID_BODY`: a `refreshToken` in the body where only the cookie is accepted */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description `INVALID_REFRESH_TOKEN`, or `TOKEN_REUSED` (the session is revoked) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `CSRF_HEADER_REQUIRED`: cookie-only mode and no `X-Requested-With` header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1678,13 +1717,16 @@ export interface paths {
                     /** @description 1 to 100, default 20. */
                     limit?: number | null;
                 };
-                header?: never;
+                header?: {
+                    /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                    "If-None-Match"?: string | null;
+                };
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description A page of the catalog */
+                /** @description A page of the catalog, with a strong `ETag` and `Cache-Control: public, max-age=60` */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1692,6 +1734,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["CoursePage"];
                     };
+                };
+                /** @description Not modified: `If-None-Match` names the current `ETag` */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description `VALIDATION_FAILED` (unknown category or level) */
                 400: {
@@ -1763,7 +1812,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                    "If-None-Match"?: string | null;
+                };
                 path: {
                     /** @description Course id */
                     id: string;
@@ -1772,7 +1824,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The course with its lesson outline */
+                /** @description The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, max-age=60` */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1780,6 +1832,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Course"];
                     };
+                };
+                /** @description Not modified: `If-None-Match` names the current `ETag` */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description No such course */
                 404: {
@@ -3934,7 +3993,9 @@ export interface components {
              * @description Seconds until the access token expires.
              */
             expiresIn: number;
-            refreshToken: string;
+            /** @description Absent when `AUTH_REFRESH_TRANSPORT=cookie`: the refresh token then travels only in the
+             *     httpOnly `refresh_token` cookie. */
+            refreshToken?: string | null;
             user: components["schemas"]["User"];
         };
         BTreeMap: {

@@ -98,6 +98,7 @@ export class Session {
     try {
       const { response, error } = await this.api.POST("/api/v1/auth/logout", {
         credentials: "include",
+        headers: SCRIPT_HEADER,
       });
       // Already ended on the server (revoked, expired refresh) is as good as a logout.
       if (!response.ok && response.status !== 401) {
@@ -142,6 +143,7 @@ export class Session {
     const { data, response } = await this.#anonymous.POST("/api/v1/auth/refresh", {
       body: presented === null ? {} : { refreshToken: presented },
       credentials: "include",
+      headers: SCRIPT_HEADER,
     });
     if (data) {
       this.#accept(data);
@@ -156,7 +158,8 @@ export class Session {
 
   #accept(answer: AuthResponse): User {
     this.#accessToken = answer.accessToken;
-    if (this.#mode === "memory") this.#refreshToken = answer.refreshToken;
+    // Absent when the API keeps the refresh token in its cookie only.
+    if (this.#mode === "memory") this.#refreshToken = answer.refreshToken ?? null;
     this.#user = answer.user;
     return answer.user;
   }
@@ -167,6 +170,12 @@ export class Session {
     this.#user = null;
   }
 }
+
+/**
+ * Sent on refresh and logout: with `AUTH_REFRESH_TRANSPORT=cookie` the API requires it, as
+ * proof the call comes from script (a cross-site form cannot send it).
+ */
+const SCRIPT_HEADER = { "x-requested-with": "portal-api-client" };
 
 function withToken(request: Request, token: string): Request {
   const headers = new Headers(request.headers);

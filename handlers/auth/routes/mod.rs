@@ -9,7 +9,7 @@ pub mod sessions;
 pub mod signup;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -29,7 +29,10 @@ const COOKIE: &str = "refresh_token";
 pub struct AuthResponse {
     pub user: User,
     pub access_token: String,
-    pub refresh_token: String,
+    /// Absent when `AUTH_REFRESH_TRANSPORT=cookie`: the refresh token then travels only in the
+    /// httpOnly `refresh_token` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
@@ -41,9 +44,17 @@ fn field(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
         .push(message.into());
 }
 
-fn refresh_cookie(value: &str, max_age: u64) -> HeaderValue {
+/// The refresh cookie. `SameSite=Strict` keeps it off every cross-site request; a frontend on
+/// another origin (`CORS_ORIGINS`) is cross-site, so there it must be `None` (which browsers
+/// accept only with `Secure`), and the CSRF defence is CORS plus `X-Requested-With`.
+fn refresh_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let same_site = if state.settings.cors_origins.is_empty() {
+        "Strict"
+    } else {
+        "None"
+    };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/api/v1/auth; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
+        "{COOKIE}={value}; Path=/api/v1/auth; Max-Age={max_age}; HttpOnly; Secure; SameSite={same_site}"
     ))
     .expect("cookie value is base64url and ids")
 }
@@ -93,31 +104,32 @@ async fn token_pair(
         session_id,
     )
     .await?;
-    let cookie = refresh_cookie(
-        &refresh_token,
-        state.settings.auth.refresh_token_ttl.as_secs(),
-    );
+    let transport = state.settings.refresh_transport;
+    let cookie = transport.in_cookie().then(|| {
+        refresh_cookie(
+            state,
+            &refresh_token,
+            state.settings.auth.refresh_token_ttl.as_secs(),
+        )
+    });
     let body = AuthResponse {
         user: User::from(user),
         access_token,
-        refresh_token,
+        refresh_token: transport.in_body().then_some(refresh_token),
         expires_in,
     };
     let mut response = (status, AppJson(body)).into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth",
-    responses((status = 200, description = "The public keys that verify access tokens (JWKS)")))]
-pub async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth", params(crate::etag::IfNoneMatch),
+    responses((status = 200, description = "The public keys that verify access tokens (JWKS), with a strong `ETag` and `Cache-Control: public, max-age=300`"), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`")))]
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let jwks = state.auth.keys.jwks().await?;
-    let mut response = AppJson(jwks).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    Ok(response)
+    crate::etag::json(&headers, &jwks, "public, max-age=300")
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
