@@ -312,9 +312,9 @@ mod tests {
         }
     }
 
-    /// Claims already stored must keep reading, so their shape is the one written before.
+    /// A claim names its message and carries none of its content.
     #[test]
-    fn a_claim_is_stored_as_before() {
+    fn a_claim_holds_the_message_id_only() {
         let claim = serde_json::to_value(ClaimDoc::of(&message(None))).unwrap();
         assert_eq!(claim["id"], json!(claim_id("u1", "m-1")));
         assert!(claim["id"].as_str().unwrap().starts_with(CLAIM_PREFIX));
@@ -322,9 +322,23 @@ mod tests {
         assert_eq!(claim["kind"], "claim");
         assert_eq!(claim["senderId"], "u1");
         assert_eq!(claim["ttl"], CLAIM_TTL_SECONDS);
-        assert_eq!(claim["message"]["kind"], "message");
-        assert_eq!(claim["message"]["clientMessageId"], "m-1");
-        assert!(claim["message"].get("ciphertext").is_none());
+        assert_eq!(claim["messageId"], "0190a0a0-0000-7000-8000-000000000001");
+        assert!(claim.get("message").is_none());
+        assert!(!claim.to_string().contains("Hi"), "{claim}");
+    }
+
+    /// Claims stored before (with the whole message) keep reading until they expire.
+    #[test]
+    fn a_claim_of_the_old_shape_still_names_its_message() {
+        let old = json!({
+            "id": claim_id("u1", "m-1"), "conversationId": "c1", "kind": "claim",
+            "senderId": "u1", "ttl": CLAIM_TTL_SECONDS,
+            "message": serde_json::to_value(message(None)).unwrap(),
+        });
+        let claim: ClaimDoc = serde_json::from_value(old).unwrap();
+        assert_eq!(claim.message_id(), "0190a0a0-0000-7000-8000-000000000001");
+        let rewritten = serde_json::to_value(&claim).unwrap();
+        assert!(rewritten.get("message").is_none());
     }
 
     #[test]
