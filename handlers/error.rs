@@ -93,6 +93,9 @@ codes! {
     NoKey = "NO_KEY", NOT_FOUND;
     MethodNotAllowed = "METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED;
     Conflict = "CONFLICT", CONFLICT;
+    /// A PUT to an upload URL whose blob exists: upload URLs create, never overwrite (the
+    /// code Blob Storage answers an `If-None-Match: *` conflict with).
+    BlobAlreadyExists = "BLOB_ALREADY_EXISTS", CONFLICT;
     ConcurrentUpdate = "CONCURRENT_UPDATE", CONFLICT;
     EmailTaken = "EMAIL_TAKEN", CONFLICT;
     /// Sharing a file whose upload is not complete.

@@ -26,14 +26,22 @@ pub struct Envelopes {
     pub envelopes: Map<String, Value>,
 }
 
+/// One envelope addressed to the caller.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
+    /// The member who stored it: a client trusts an envelope only from whom it expects one.
+    pub sender_id: String,
     #[schema(value_type = Object)]
     pub envelope: Value,
-    /// Who stored it.
-    pub from: String,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The envelopes addressed to the caller, one per sender (a member writes only their own).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MyEnvelopes {
+    pub envelopes: Vec<Envelope>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,7 +72,7 @@ impl From<store::BackupDoc> for StoredBackup {
 #[utoipa::path(put, path = "/api/v1/conversations/{id}/keys", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = Envelopes,
     responses(
-        (status = 204, description = "Stored, one envelope per member named"),
+        (status = 204, description = "Stored, one envelope per member named, as the caller's: it replaces only an envelope the caller stored before, never another member's"),
         (status = 400, description = "`VALIDATION_FAILED`: not a member, or too large", body = Problem),
         (status = 404, description = "No such conversation of yours", body = Problem),
     ))]
@@ -97,13 +105,8 @@ pub async fn put_envelopes(
     }
     let now = Utc::now();
     for (member, envelope) in request.envelopes {
-        let doc = EnvelopeDoc {
-            id: member,
-            conversation_id: id.clone(),
-            envelope,
-            from: user.user_id.clone(),
-            updated_at: now,
-        };
+        // Stored under (recipient, caller): this replaces only the caller's own envelope.
+        let doc = EnvelopeDoc::new(&id, member, user.user_id.clone(), envelope, now);
         store::put_envelope(&state, &doc).await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -112,22 +115,31 @@ pub async fn put_envelopes(
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/keys/me", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")),
     responses(
-        (status = 200, description = "The caller's envelope", body = Envelope),
+        (status = 200, description = "The envelopes addressed to the caller, one per sender (`senderId`), in a stable order", body = MyEnvelopes),
         (status = 404, description = "No such conversation of yours, or `NO_KEY` stored for you", body = Problem),
     ))]
 pub async fn my_envelope(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> ApiResult<AppJson<Envelope>> {
+) -> ApiResult<AppJson<MyEnvelopes>> {
     chat::member(&state, &user.user_id, &id).await?;
-    let doc = store::envelope(&state, &id, &user.user_id)
-        .await?
-        .ok_or_else(|| ApiError::new(Code::NoKey, "No key was stored for you here."))?;
-    Ok(AppJson(Envelope {
-        envelope: doc.envelope,
-        from: doc.from,
-        updated_at: doc.updated_at,
+    let docs = store::envelopes_for(&state, &id, &user.user_id).await?;
+    if docs.is_empty() {
+        return Err(ApiError::new(
+            Code::NoKey,
+            "No key was stored for you here.",
+        ));
+    }
+    Ok(AppJson(MyEnvelopes {
+        envelopes: docs
+            .into_iter()
+            .map(|doc| Envelope {
+                sender_id: doc.from,
+                envelope: doc.envelope,
+                updated_at: doc.updated_at,
+            })
+            .collect(),
     }))
 }
 

@@ -86,13 +86,49 @@ pub fn normalise_type(raw: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The last path part of a client's file name, without control characters or characters that
-/// some file systems refuse, at most 150 characters (keeping the extension), never empty.
+/// Unicode's format characters (general category Cf, as of Unicode 15.1): invisible, and
+/// some reorder what is shown. U+202E makes `invoice\u{202E}fdp.exe` read as `invoiceexe.pdf`,
+/// so a name keeps none of them. Listed by hand: no crate in the tree knows the categories.
+const FORMAT_CHARACTERS: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    // The bidirectional embeddings and overrides...
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    // ...and isolates.
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+fn is_format(c: char) -> bool {
+    FORMAT_CHARACTERS
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// The last path part of a client's file name, without control or format characters (so no
+/// bidirectional override disguises an extension) or characters that some file systems
+/// refuse, at most 150 characters (keeping the extension), never empty.
 pub fn safe_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|&c| !c.is_control() && !is_format(c))
         .map(|c| match c {
             ':' | '*' | '?' | '"' | '<' | '>' | '|' | '#' | '%' => '_',
             c => c,
@@ -250,6 +286,12 @@ mod tests {
         assert_eq!(safe_name(".."), "file");
         assert_eq!(safe_name("   "), "file");
         assert_eq!(safe_name("what?.pdf"), "what_.pdf");
+        assert_eq!(safe_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(
+            safe_name("a\u{2066}b\u{2069}\u{200B}\u{FEFF}\u{E0041}.png"),
+            "ab.png"
+        );
+        assert_eq!(safe_name("\u{202D}"), "file");
         let long = format!("{}.pdf", "x".repeat(400));
         let safe = safe_name(&long);
         assert_eq!(safe.chars().count(), 150);

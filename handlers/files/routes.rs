@@ -39,7 +39,8 @@ pub struct UploadRequest {
 #[serde(rename_all = "camelCase")]
 pub struct UploadTicket {
     pub file_id: String,
-    /// PUT the bytes here, with `headers`, before `expiresAt`.
+    /// PUT the bytes here, with `headers`, before `expiresAt`. Create-only: a PUT to a blob
+    /// that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS` locally).
     pub upload_url: String,
     /// Always `PUT`.
     pub method: &'static str,
@@ -86,7 +87,7 @@ fn type_not_allowed(category: Category, file_type: &str) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/files/upload-url", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
     responses(
-        (status = 201, description = "Where and how to upload, valid for 15 minutes", body = UploadTicket),
+        (status = 201, description = "Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it", body = UploadTicket),
         (status = 400, description = "`FILE_TYPE_NOT_ALLOWED`, `FILE_TOO_LARGE` or `VALIDATION_FAILED`", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
     ))]
@@ -153,7 +154,7 @@ pub async fn upload_url(
         .signed_url(
             FILES,
             &file.blob,
-            SasAccess::CreateWrite,
+            SasAccess::Create,
             expires_at,
             &ReadHeaders::default(),
         )
@@ -183,7 +184,7 @@ fn rejected(detail: String) -> ApiError {
         (status = 200, description = "The file, now ready (again for a file already complete)", body = Completed),
         (status = 404, description = "No such upload of yours", body = Problem),
         (status = 409, description = "`UPLOAD_MISSING`: nothing was uploaded yet", body = Problem),
-        (status = 422, description = "`UPLOAD_REJECTED`: too large, or not of the declared type; the bytes are deleted", body = Problem),
+        (status = 422, description = "`UPLOAD_REJECTED`: not the declared size, or not of the declared type; the bytes are deleted", body = Problem),
     ))]
 pub async fn complete(
     State(state): State<AppState>,
@@ -206,9 +207,10 @@ pub async fn complete(
             "Nothing has been uploaded to the upload URL yet.",
         )
     })?;
-    let verdict = if props.size > file.declared_size {
+    // Exactly the declared size: what was announced (and limited by category) is what is kept.
+    let verdict = if props.size != file.declared_size {
         Err(format!(
-            "The upload has {} bytes, more than the {} declared.",
+            "The upload has {} bytes, not the {} declared.",
             props.size, file.declared_size
         ))
     } else {
@@ -223,7 +225,8 @@ pub async fn complete(
         }
     };
     if let Err(detail) = verdict {
-        // The ticket stays: the client may upload again to the same URL while it lives.
+        // The ticket stays: with the blob gone, the create-only URL may upload again while it
+        // lives; once `complete` accepts the bytes, it can no longer replace them.
         blobs.delete(FILES, &file.blob).await?;
         return Err(rejected(detail));
     }

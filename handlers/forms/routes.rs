@@ -349,19 +349,20 @@ pub async fn export_csv(
                     format!("More than {EXPORT_MAX} rows: narrow from/to."),
                 ));
             }
+            let record = [
+                s.id.as_str(),
+                s.kind.as_str(),
+                s.status.as_str(),
+                s.assigned_to.as_deref().unwrap_or(""),
+                &s.created_at.to_rfc3339(),
+                &s.name,
+                &s.email,
+                &s.metadata.ip,
+                s.metadata.page.as_deref().unwrap_or(""),
+                &s.fields.to_string(),
+            ];
             writer
-                .write_record([
-                    s.id.as_str(),
-                    s.kind.as_str(),
-                    s.status.as_str(),
-                    s.assigned_to.as_deref().unwrap_or(""),
-                    &s.created_at.to_rfc3339(),
-                    &s.name,
-                    &s.email,
-                    &s.metadata.ip,
-                    s.metadata.page.as_deref().unwrap_or(""),
-                    &s.fields.to_string(),
-                ])
+                .write_record(record.map(inert_cell).iter().map(|c| c.as_bytes()))
                 .map_err(csv_error)?;
         }
         match page.continuation {
@@ -383,6 +384,17 @@ pub async fn export_csv(
         HeaderValue::from_static("attachment; filename=\"forms.csv\""),
     );
     Ok(response)
+}
+
+/// A cell a spreadsheet will not run: one that starts like a formula (`=`, `+`, `-`, `@`, tab
+/// or carriage return) gets a leading `'`, so a submitted `=HYPERLINK(...)` opens as text in
+/// the admin's Excel instead of running there (CSV injection).
+fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
 }
 
 fn no_form() -> ApiError {

@@ -1,6 +1,7 @@
 //! `/api/dev/blobs/{container}/{*name}`: the local stand-in for Blob Storage's signed URLs, so
 //! a client uploads and downloads with the same code locally as against a SAS in Azure.
-//! PUT behaves like Put Blob (needs `x-ms-blob-type: BlockBlob`, answers 201); GET answers the
+//! PUT behaves like Put Blob with the create-only SAS of upload URLs (needs `x-ms-blob-type:
+//! BlockBlob`, answers 201, and 409 `BLOB_ALREADY_EXISTS` when the blob exists); GET answers the
 //! bytes with their content type. Local mode only.
 
 use axum::body::Body;
@@ -13,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
-use crate::store::{PutOptions, ReadHeaders, SasAccess, StoreError};
+use crate::store::{Blobs, PutOptions, ReadHeaders, SasAccess, StoreError};
 
 /// The largest upload the local endpoint takes (the `video` category's maximum).
 pub const MAX_UPLOAD_BYTES: u64 = 500 * 1024 * 1024;
@@ -53,7 +54,7 @@ pub async fn put_blob(
     if !blobs.verify(
         &container,
         &name,
-        SasAccess::CreateWrite,
+        SasAccess::Create,
         &sig.sp,
         sig.se,
         &sig.headers(),
@@ -67,6 +68,16 @@ pub async fn put_blob(
             Code::MissingBlobType,
             "Send x-ms-blob-type: BlockBlob, as Azure Blob Storage requires.",
         ));
+    }
+    // Upload URLs create, never overwrite: once `complete` has checked the bytes, the same URL
+    // cannot swap them. Refused before the body is read; the commit below settles a race.
+    if blobs
+        .head(&container, &name)
+        .await
+        .map_err(blob_error)?
+        .is_some()
+    {
+        return Err(already_exists());
     }
     let declared =
         header_str(&headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
@@ -106,7 +117,7 @@ pub async fn put_blob(
             .or_else(|| header_str(&headers, header::CONTENT_TYPE.as_str()))
             .map(str::to_owned),
         metadata: Vec::new(),
-        if_not_exists: false,
+        if_not_exists: true,
     };
     let props = blobs
         .commit(&container, &name, &temp, options)
@@ -171,8 +182,16 @@ fn too_large() -> ApiError {
     )
 }
 
+fn already_exists() -> ApiError {
+    ApiError::new(
+        Code::BlobAlreadyExists,
+        "The blob exists; an upload URL creates a blob but never overwrites it.",
+    )
+}
+
 fn blob_error(e: StoreError) -> ApiError {
     match e {
+        StoreError::Conflict => already_exists(),
         StoreError::BadInput(bad) => ApiError::new(Code::InvalidBlobName, bad.message()),
         other => other.into(),
     }

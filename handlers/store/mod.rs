@@ -194,8 +194,9 @@ pub struct BlobItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SasAccess {
     Read,
-    /// Create or overwrite the one blob (the upload flow).
-    CreateWrite,
+    /// Create the one blob, never overwrite it (the upload flow): once `complete` has checked
+    /// the bytes, the upload URL cannot swap them (Azure SAS permission `c` alone).
+    Create,
 }
 
 /// Response headers a read URL makes the service answer with (SAS `rsct` and `rscd`), so a

@@ -22,6 +22,8 @@ both!(
     attachments_become_readable_by_members,
     typing_is_validated,
     export_and_erase_cover_chat,
+    a_member_cannot_overwrite_anothers_envelope,
+    a_send_claim_keeps_no_message_content,
 );
 
 pub struct Person {
@@ -541,8 +543,10 @@ async fn ciphertext_is_opaque_and_keys_are_kept(kind: Kind) {
     let put = call(&app, Method::PUT, &keys, Some(&a.token), Some(envelopes)).await;
     assert_eq!(put.status(), 204);
     let mine = json_of(get(&app, &format!("{keys}/me"), &b.token).await).await;
-    assert_eq!(mine["envelope"], json!({"wrapped": "for-b"}));
-    assert_eq!(mine["from"], a.id.as_str());
+    assert_eq!(
+        mine["envelopes"],
+        json!([{"senderId": a.id, "envelope": {"wrapped": "for-b"}, "updatedAt": mine["envelopes"][0]["updatedAt"]}])
+    );
     let outsider = json!({"envelopes": {c.id.clone(): {"wrapped": "x"}}});
     let refused = call(&app, Method::PUT, &keys, Some(&a.token), Some(outsider)).await;
     problem(refused, 400, "VALIDATION_FAILED").await;
@@ -843,4 +847,135 @@ async fn export_and_erase_cover_chat(kind: Kind) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the erase did not reach the chat");
+}
+
+async fn a_member_cannot_overwrite_anothers_envelope(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let (a, b, c) = (
+        person(&app, "a").await,
+        person(&app, "b").await,
+        person(&app, "c").await,
+    );
+    let id = conversation(&app, &a, "group", &[&b, &c]).await;
+    let keys = format!("/api/v1/conversations/{id}/keys");
+    let put = |who: &Person, body: Value| {
+        let token = who.token.clone();
+        let (app, keys) = (&app, &keys);
+        async move { call(app, Method::PUT, keys, Some(&token), Some(body)).await }
+    };
+    let from_a = json!({"envelopes": {b.id.clone(): {"wrapped": "a-for-b"}}});
+    assert_eq!(put(&a, from_a).await.status(), 204);
+    // C, a member too, stores an envelope for B: it is C's, beside A's, not in its place.
+    let from_c = json!({"envelopes": {b.id.clone(): {"wrapped": "c-for-b"}}});
+    assert_eq!(put(&c, from_c).await.status(), 204);
+    let envelopes_of_b = || async {
+        let mine = json_of(get(&app, &format!("{keys}/me"), &b.token).await).await;
+        let mut by_sender: Vec<(String, Value)> = mine["envelopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["senderId"].as_str().unwrap().to_owned(),
+                    e["envelope"].clone(),
+                )
+            })
+            .collect();
+        by_sender.sort_by(|x, y| x.0.cmp(&y.0));
+        by_sender
+    };
+    let mut expected = vec![
+        (a.id.clone(), json!({"wrapped": "a-for-b"})),
+        (c.id.clone(), json!({"wrapped": "c-for-b"})),
+    ];
+    expected.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(envelopes_of_b().await, expected);
+    // A replaces their own envelope; C's stays as C stored it.
+    let again = json!({"envelopes": {b.id.clone(): {"wrapped": "a-for-b-2"}}});
+    assert_eq!(put(&a, again).await.status(), 204);
+    for entry in &mut expected {
+        if entry.0 == a.id {
+            entry.1 = json!({"wrapped": "a-for-b-2"});
+        }
+    }
+    assert_eq!(envelopes_of_b().await, expected);
+    // Nothing was stored for C by anyone: C has no key.
+    problem(
+        get(&app, &format!("{keys}/me"), &c.token).await,
+        404,
+        "NO_KEY",
+    )
+    .await;
+}
+
+/// Every stored document of the conversation's partition of `messages`, as JSON text.
+async fn stored_messages(app: &TestApp, conversation: &str) -> String {
+    let page = app
+        .stores()
+        .documents
+        .query(
+            "messages",
+            Some(conversation),
+            &portal_api::store::Query::default().limit(1000),
+            None,
+        )
+        .await
+        .unwrap();
+    let values: Vec<&Value> = page.items.iter().map(|d| &d.value).collect();
+    serde_json::to_string(&values).unwrap()
+}
+
+async fn a_send_claim_keeps_no_message_content(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let (a, b) = (person(&app, "a").await, person(&app, "b").await);
+    let id = conversation(&app, &a, "direct", &[&b]).await;
+    let plain = json!({"clientMessageId": "claim-1", "text": "the launch code is 1234"});
+    let first = send(&app, &a, &id, plain.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let message = first["id"].as_str().unwrap();
+    let edited = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/messages/{message}"),
+        Some(&a.token),
+        Some(json!({"text": "nothing to see"})),
+    )
+    .await;
+    assert_eq!(edited.status(), 200);
+    let secret = json!({"alg": "AES-GCM", "iv": "AAECAwQFBgcICQoL", "data": "ZGVsZXRlZCBjaXBoZXJ0ZXh0", "keyId": "k1"});
+    let sealed = send(
+        &app,
+        &a,
+        &id,
+        json!({"clientMessageId": "claim-2", "ciphertext": secret}),
+    )
+    .await;
+    assert_eq!(sealed.status(), 201);
+    let sealed: Value = sealed.json().await.unwrap();
+    let deleted = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/messages/{}", sealed["id"].as_str().unwrap()),
+        Some(&a.token),
+        None,
+    )
+    .await;
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    // Edited and deleted content is nowhere in storage: not in the messages, not in claims.
+    let stored = stored_messages(&app, &id).await;
+    assert!(
+        stored.contains(r#""kind":"claim""#),
+        "the claims are stored: {stored}"
+    );
+    assert!(!stored.contains("launch code"), "{stored}");
+    assert!(!stored.contains("ZGVsZXRlZCBjaXBoZXJ0ZXh0"), "{stored}");
+
+    // A retry still answers the message first sent with that id, as it is now.
+    let retry = send(&app, &a, &id, plain).await;
+    assert_eq!(retry.status(), 200);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry["text"], "nothing to see");
 }

@@ -513,7 +513,7 @@ async fn blobs_signed_urls_work_with_a_plain_client(app: &TestApp) {
         .signed_url(
             "files",
             &name,
-            SasAccess::CreateWrite,
+            SasAccess::Create,
             expires,
             &Default::default(),
         )

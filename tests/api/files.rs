@@ -27,6 +27,10 @@ both!(
     files_join_export_and_erase,
     the_official_sdk_uploads_through_the_signed_url,
     a_form_attachment_is_readable_by_admins,
+    an_upload_url_cannot_replace_a_checked_upload,
+    complete_wants_exactly_the_declared_size,
+    names_lose_bidirectional_and_format_characters,
+    the_official_sdk_cannot_overwrite_a_completed_upload,
 );
 
 pub fn png(width: u32, height: u32) -> Vec<u8> {
@@ -1173,4 +1177,184 @@ async fn a_form_attachment_is_readable_by_admins(kind: Kind) {
     let seen: Value = seen.json().await.unwrap();
     assert_eq!(seen["fileName"], "letter.pdf");
     problem(get_file(&app, &other, id).await, 404, "NOT_FOUND").await;
+}
+
+/// An upload URL may create its blob but never overwrite it: Blob Storage refuses a create-only
+/// SAS on an existing blob with 403, the local route with 409 `BLOB_ALREADY_EXISTS`.
+async fn assert_overwrite_refused(kind: Kind, response: reqwest::Response) {
+    match kind {
+        Kind::Embedded => {
+            problem(response, 409, "BLOB_ALREADY_EXISTS").await;
+        }
+        Kind::Azure => assert_eq!(response.status(), 403),
+    }
+}
+
+async fn an_upload_url_cannot_replace_a_checked_upload(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let token = user(&app, "sam").await;
+    let ticket = new_ticket(
+        &app,
+        &token,
+        "document",
+        "a.pdf",
+        "application/pdf",
+        PDF.len(),
+    )
+    .await;
+    assert_eq!(put(&app, &ticket, PDF.to_vec()).await.status(), 201);
+    let done = complete(&app, &token, ticket["fileId"].as_str().unwrap()).await;
+    assert_eq!(done.status(), 200);
+    let file: Value = done.json().await.unwrap();
+    let link = share(
+        &app,
+        &token,
+        file["file"]["id"].as_str().unwrap(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(link.status(), 201);
+    let link: Value = link.json().await.unwrap();
+    // After `complete`, the same URL cannot swap the checked PDF for something else.
+    let mut swap = b"MZ\x90\0".to_vec();
+    swap.resize(4096, 0);
+    assert_overwrite_refused(kind, put(&app, &ticket, swap).await).await;
+    let download = app
+        .client
+        .get(file["file"]["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.bytes().await.unwrap().as_ref(), PDF);
+    // What the share link hands out is the checked PDF, not the swap.
+    let opened = open_link(&app, link["linkId"].as_str().unwrap()).await;
+    assert_eq!(opened.status(), 200);
+    let opened: Value = opened.json().await.unwrap();
+    assert_eq!(opened["size"], PDF.len());
+    let shared = app
+        .client
+        .get(opened["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.bytes().await.unwrap().as_ref(), PDF);
+
+    // Before `complete` too: a second PUT does not replace the first.
+    let second = new_ticket(
+        &app,
+        &token,
+        "document",
+        "b.pdf",
+        "application/pdf",
+        PDF.len(),
+    )
+    .await;
+    assert_eq!(put(&app, &second, PDF.to_vec()).await.status(), 201);
+    assert_overwrite_refused(kind, put(&app, &second, PDF.to_vec()).await).await;
+}
+
+async fn complete_wants_exactly_the_declared_size(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let token = user(&app, "tia").await;
+    // Fewer bytes than announced: the record would lie about the file it shares.
+    let ticket = new_ticket(
+        &app,
+        &token,
+        "document",
+        "small.pdf",
+        "application/pdf",
+        PDF.len() + 100,
+    )
+    .await;
+    let id = ticket["fileId"].as_str().unwrap();
+    assert_eq!(put(&app, &ticket, PDF.to_vec()).await.status(), 201);
+    problem(complete(&app, &token, id).await, 422, "UPLOAD_REJECTED").await;
+    // The bytes are gone, so the create-only URL can take the right ones.
+    problem(complete(&app, &token, id).await, 409, "UPLOAD_MISSING").await;
+    let mut padded = PDF.to_vec();
+    padded.resize(PDF.len() + 100, b'\n');
+    assert_eq!(put(&app, &ticket, padded).await.status(), 201);
+    let done = complete(&app, &token, id).await;
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["file"]["size"], PDF.len() + 100);
+}
+
+async fn names_lose_bidirectional_and_format_characters(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let token = user(&app, "uma").await;
+    // U+202E shows `invoice\u{202E}fdp.exe` as "invoiceexe.pdf".
+    let name = "in\u{2066}voice\u{2069}\u{200B}\u{FEFF}\u{202E}fdp.pdf\u{202C}";
+    let ticket = new_ticket(&app, &token, "document", name, "application/pdf", PDF.len()).await;
+    let url = ticket["uploadUrl"].as_str().unwrap();
+    for encoded in ["%E2%80%AE", "%E2%81%A6", "%E2%80%8B", "%EF%BB%BF"] {
+        assert!(!url.to_uppercase().contains(encoded), "{url}");
+    }
+    assert_eq!(put(&app, &ticket, PDF.to_vec()).await.status(), 201);
+    let done: Value = complete(&app, &token, ticket["fileId"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["file"]["fileName"], "invoicefdp.pdf");
+    let download = app
+        .client
+        .get(done["file"]["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let disposition = download.headers()["content-disposition"].to_str().unwrap();
+    assert!(disposition.contains("invoicefdp.pdf"), "{disposition}");
+}
+
+async fn the_official_sdk_cannot_overwrite_a_completed_upload(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let token = user(&app, "val").await;
+    let bytes = png(40, 30);
+    let ticket = new_ticket(
+        &app,
+        &token,
+        "attachment",
+        "first.png",
+        "image/png",
+        bytes.len(),
+    )
+    .await;
+    let first = app.data_dir.path().join("first.png");
+    std::fs::write(&first, &bytes).unwrap();
+    let swap = app.data_dir.path().join("swap.bin");
+    std::fs::write(&swap, vec![b'M'; 60 * 1024]).unwrap();
+    let url = ticket["uploadUrl"].as_str().unwrap().to_owned();
+    let sdk_upload = |path: std::path::PathBuf| {
+        let url = url.clone();
+        async move {
+            let printed = tokio::task::spawn_blocking(move || {
+                let path = path.display().to_string();
+                crate::emulators::node_script(
+                    "upload.mjs",
+                    &[&url, &path, "application/octet-stream"],
+                )
+            })
+            .await
+            .unwrap();
+            serde_json::from_str::<Value>(printed.trim()).unwrap()
+        }
+    };
+    assert_eq!(sdk_upload(first).await["status"], 201);
+    let done = complete(&app, &token, ticket["fileId"].as_str().unwrap()).await;
+    assert_eq!(done.status(), 200);
+    let file: Value = done.json().await.unwrap();
+    let again = sdk_upload(swap).await;
+    let refused = match kind {
+        Kind::Embedded => 409,
+        Kind::Azure => 403,
+    };
+    assert_eq!(again["status"], refused, "{again}");
+    let download = app
+        .client
+        .get(file["file"]["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.bytes().await.unwrap().as_ref(), bytes.as_slice());
 }

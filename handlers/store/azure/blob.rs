@@ -387,7 +387,7 @@ impl Blobs for AzureBlobs {
     ) -> StoreResult<url::Url> {
         check_container(container)?;
         check_name(name)?;
-        if access == SasAccess::CreateWrite {
+        if access == SasAccess::Create {
             self.ensure_container(container).await?;
         }
         let mut url = base_url(self.container(container).url());
@@ -402,7 +402,8 @@ impl Blobs for AzureBlobs {
                     name,
                     match access {
                         SasAccess::Read => "r",
-                        SasAccess::CreateWrite => "cw",
+                        // Create only: with `w` the URL could overwrite the checked upload.
+                        SasAccess::Create => "c",
                     },
                     expires,
                     headers,
@@ -425,7 +426,7 @@ impl Blobs for AzureBlobs {
                 }
                 match access {
                     SasAccess::Read => builder.read().build(),
-                    SasAccess::CreateWrite => builder.create().write().build(),
+                    SasAccess::Create => builder.create().build(),
                 }
             }
         };

@@ -109,7 +109,8 @@ impl FolderBlobs {
         check_container(container)?;
         check_name(name)?;
         let data = self.data_path(container, name);
-        if options.if_not_exists && tokio::fs::try_exists(&data).await.map_err(io)? {
+        let if_not_exists = options.if_not_exists;
+        if if_not_exists && tokio::fs::try_exists(&data).await.map_err(io)? {
             let _ = tokio::fs::remove_file(temp).await;
             return Err(StoreError::Conflict);
         }
@@ -122,6 +123,19 @@ impl FolderBlobs {
         for dir in [data.parent(), props_path.parent()].into_iter().flatten() {
             tokio::fs::create_dir_all(dir).await.map_err(io)?;
         }
+        if if_not_exists {
+            // A hard link fails when the name exists, in one step: of two racing creates
+            // only one wins, where check-then-rename would let the second overwrite the first.
+            let claimed = tokio::fs::hard_link(temp, &data).await;
+            let _ = tokio::fs::remove_file(temp).await;
+            match claimed {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(StoreError::Conflict);
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
         let props_temp = self.temp_path();
         tokio::fs::write(
             &props_temp,
@@ -132,7 +146,9 @@ impl FolderBlobs {
         tokio::fs::rename(&props_temp, &props_path)
             .await
             .map_err(io)?;
-        tokio::fs::rename(temp, &data).await.map_err(io)?;
+        if !if_not_exists {
+            tokio::fs::rename(temp, &data).await.map_err(io)?;
+        }
         self.head(container, name)
             .await?
             .ok_or(StoreError::NotFound)
@@ -169,7 +185,7 @@ impl FolderBlobs {
     ) -> bool {
         let allowed = match wanted {
             SasAccess::Read => permission == "r",
-            SasAccess::CreateWrite => permission == "cw",
+            SasAccess::Create => permission == "c",
         };
         let expected = self.signature(container, name, permission, expiry, headers);
         let same = expected.len() == signature.len()
@@ -349,7 +365,7 @@ impl Blobs for FolderBlobs {
         check_name(name)?;
         let permission = match access {
             SasAccess::Read => "r",
-            SasAccess::CreateWrite => "cw",
+            SasAccess::Create => "c",
         };
         let expiry = expires.timestamp();
         let mut url = self.public_base_url.clone();
