@@ -108,7 +108,7 @@ async fn token_pair(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth",
+#[utoipa::path(get, operation_id = "getJwks", path = "/api/v1/auth/jwks.json", tag = "auth",
     responses((status = 200, description = "The public keys that verify access tokens (JWKS)")))]
 pub async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
     let jwks = state.auth.keys.jwks().await?;
@@ -120,7 +120,7 @@ pub async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getAuthMe", path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
     crate::users::routes::me(State(state), user).await

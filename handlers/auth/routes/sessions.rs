@@ -52,7 +52,7 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "refresh", path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is spent", body = AuthResponse),
         (status = 401, description = "`INVALID_REFRESH_TOKEN`, or `TOKEN_REUSED` (the session is revoked)", body = Problem),
@@ -98,7 +98,7 @@ fn no_content_clearing_cookie() -> Response {
     response
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "This session ended"), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ pub async fn logout(
     Ok(no_content_clearing_cookie())
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logoutAll", path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every session ended"), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn logout_all(
     State(state): State<AppState>,
@@ -124,7 +124,7 @@ pub async fn logout_all(
     Ok(no_content_clearing_cookie())
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listSessions", path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Live sessions, most recently used first", body = SessionList), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn list_sessions(
     Ok(AppJson(SessionList { items }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "revokeSession", path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
     responses((status = 204, description = "The session ended"), (status = 404, description = "No such session of yours", body = Problem)))]
 pub async fn delete_session(
