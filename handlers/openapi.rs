@@ -4,7 +4,8 @@
 //! the wire, `application/problem+json` with the `Problem` schema.
 //!
 //! What each operation adds by itself (404, 409, 410, 403, 422...) stays in its
-//! `#[utoipa::path]` annotation; this pass only adds a status an operation does not list.
+//! `#[utoipa::path]` annotation; this pass only adds a status an operation does not list. An
+//! error with a documented body of its own (`readyz`'s 503 readiness report) is left as it is.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -37,6 +38,7 @@ pub fn complete(openapi: &mut OpenApi) {
                 if !status.starts_with('2')
                     && !status.starts_with('3')
                     && let RefOr::T(response) = response
+                    && is_problem_or_nothing(response)
                 {
                     as_problem(response);
                 }
@@ -135,7 +137,21 @@ fn add(operation: &mut Operation, status: &str, description: &str, retry_after: 
     responses.insert(status.to_owned(), RefOr::T(response));
 }
 
-/// Error answers are problem+json with the `Problem` schema, whatever the annotation wrote.
+/// An error response that names no body or the `Problem` one (under whichever media type the
+/// annotation wrote). An error with a body of its own, such as `readyz`'s 503 readiness report,
+/// keeps it: the handler answers it as that JSON.
+fn is_problem_or_nothing(response: &Response) -> bool {
+    response
+        .content
+        .values()
+        .all(|content| match &content.schema {
+            None => true,
+            Some(RefOr::Ref(r)) => r.ref_location == "#/components/schemas/Problem",
+            Some(RefOr::T(_)) => false,
+        })
+}
+
+/// Error answers are problem+json with the `Problem` schema.
 fn as_problem(response: &mut Response) {
     response.content.clear();
     response.content.insert(

@@ -1,7 +1,7 @@
 //! Every error answer of `/api` is problem+json, including the ones no handler wrote: axum's
 //! extractor rejections (`Query`, `Path`, a `Json` outside `AppJson`) answer `text/plain`, and
 //! a route that takes a query struct would otherwise answer a bad `?limit=x` in a format the
-//! contract does not have. This middleware rewrites such an answer as the problem of its
+//! contract does not have. This middleware rewrites such a non-JSON answer as the problem of its
 //! status, keeping the rejection's text as `detail` for 4xx (it names the parameter, never a
 //! secret) and a generic one for 5xx.
 
@@ -21,7 +21,7 @@ const MAX_DETAIL: usize = 300;
 pub async fn problem_json(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;
     }
     let Some(code) = code_for(status) else {
@@ -46,12 +46,14 @@ pub async fn problem_json(request: Request, next: Next) -> Response {
     answer
 }
 
-fn is_problem(response: &Response) -> bool {
+/// A JSON answer is a handler's own: a problem, or a documented JSON error body such as
+/// `readyz`'s 503 readiness report. Rejections are text (or have no body).
+fn is_json(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v: &HeaderValue| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(crate::openapi::PROBLEM_JSON))
+        .is_some_and(|v| v.contains("json"))
 }
 
 /// The code of a bare status. A 422 from an extractor is a body that does not fit its type:
