@@ -20,7 +20,7 @@ pub struct Health {
 }
 
 /// The process is up; touches no backend.
-#[utoipa::path(get, path = "/api/healthz", tag = "health",
+#[utoipa::path(get, operation_id = "healthz", path = "/api/healthz", tag = "health",
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn healthz() -> AppJson<Health> {
     AppJson(Health { status: "ok" })
@@ -78,7 +78,7 @@ async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) 
 
 /// Pings every backend at once and reports each; 503 when any is not `ok`. The answer is at
 /// most 5 seconds old: one probe serves every caller in that window.
-#[utoipa::path(get, path = "/api/readyz", tag = "health",
+#[utoipa::path(get, operation_id = "readyz", path = "/api/readyz", tag = "health",
     responses(
         (status = 200, description = "Every dependency answers", body = Readiness),
         (status = 503, description = "At least one dependency is down", body = Readiness),

@@ -16,6 +16,8 @@ pub mod headers;
 pub mod health;
 pub mod host;
 pub mod jobs;
+pub mod openapi;
+pub mod rejection;
 pub mod request_id;
 pub mod router;
 pub mod settings;

@@ -71,7 +71,7 @@ impl utoipa::Modify for BearerAuth {
 /// The `/api` router and its OpenAPI document, built from the same route list so they cannot
 /// disagree.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(crate::auth::router())
@@ -81,7 +81,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dashboard::router())
         .merge(crate::files::router())
         .merge(crate::chat::router())
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::complete(&mut openapi);
+    (router, openapi)
 }
 
 /// Assembles the whole router for `state`.
@@ -134,9 +136,11 @@ fn routes(state: &AppState) -> Router<AppState> {
     app
 }
 
-/// The default body limit, the request timeout and the general rate limit of `/api` routes.
+/// The default body limit, problem+json for extractor rejections, the request timeout and the
+/// general rate limit of `/api` routes.
 fn api_limits(api: Router<AppState>, state: &AppState) -> Router<AppState> {
     api.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::rejection::problem_json))
         .layer(middleware::from_fn_with_state(
             state.settings.request_timeout,
             timeout_middleware,

@@ -55,6 +55,7 @@ pub struct NewParticipant {
 pub struct ListParams {
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -132,7 +133,7 @@ async fn open(state: &AppState, conversation: &ConversationDoc) -> ApiResult<Vec
     Ok(actions)
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), request_body = NewConversation,
+#[utoipa::path(post, operation_id = "createConversation", path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), request_body = NewConversation,
     responses(
         (status = 201, description = "Created", body = Conversation),
         (status = 200, description = "The direct conversation between these two users, which already existed", body = Conversation),
@@ -253,7 +254,7 @@ pub async fn create(
     Ok((status, AppJson(view)))
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listConversations", path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(ListParams),
     responses((status = 200, description = "The caller's conversations, most recent activity first", body = ConversationPage), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -272,7 +273,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getConversation", path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")),
     responses((status = 200, description = "The conversation", body = Conversation), (status = 404, description = "No such conversation of yours", body = Problem)))]
 pub async fn get_one(
@@ -288,7 +289,7 @@ fn forbidden(detail: &str) -> ApiError {
     ApiError::new(Code::Forbidden, detail)
 }
 
-#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "updateConversation", path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = ConversationPatch,
     responses(
         (status = 200, description = "Updated", body = Conversation),
@@ -356,7 +357,7 @@ pub async fn update(
     Ok(AppJson(Conversation::full(&membership, &conversation)))
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/participants", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "addParticipant", path = "/api/v1/conversations/{id}/participants", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = NewParticipant,
     responses(
         (status = 200, description = "The conversation with the new participant", body = Conversation),
@@ -417,7 +418,7 @@ pub async fn add_participant(
     Ok(AppJson(Conversation::full(&membership, &conversation)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/conversations/{id}/participants/{userId}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "removeParticipant", path = "/api/v1/conversations/{id}/participants/{userId}", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id"), ("userId" = String, Path, description = "The participant; your own id to leave")),
     responses(
         (status = 204, description = "Removed"),

@@ -47,15 +47,15 @@ pub struct MyEnvelopes {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyBackup {
-    /// The encrypted backup (any JSON, at most 64 KiB).
-    #[schema(value_type = Object)]
+    /// The encrypted backup (any JSON but `null`, at most 64 KiB).
+    #[schema(value_type = Value)]
     pub backup: Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredBackup {
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub backup: Value,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,7 +69,7 @@ impl From<store::BackupDoc> for StoredBackup {
     }
 }
 
-#[utoipa::path(put, path = "/api/v1/conversations/{id}/keys", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "putKeyEnvelopes", path = "/api/v1/conversations/{id}/keys", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = Envelopes,
     responses(
         (status = 204, description = "Stored, one envelope per member named, as the caller's: it replaces only an envelope the caller stored before, never another member's"),
@@ -112,7 +112,7 @@ pub async fn put_envelopes(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/keys/me", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMyKeyEnvelope", path = "/api/v1/conversations/{id}/keys/me", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The envelopes addressed to the caller, one per sender (`senderId`), in a stable order", body = MyEnvelopes),
@@ -143,7 +143,7 @@ pub async fn my_envelope(
     }))
 }
 
-#[utoipa::path(put, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])), request_body = KeyBackup,
+#[utoipa::path(put, operation_id = "putKeyBackup", path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])), request_body = KeyBackup,
     responses(
         (status = 200, description = "Stored", body = StoredBackup),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: over 64 KiB", body = Problem),
@@ -163,7 +163,7 @@ pub async fn put_backup(
     Ok(AppJson(stored.into()))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getKeyBackup", path = "/api/v1/users/me/key-backup", tag = "chat", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's backup", body = StoredBackup),
         (status = 404, description = "`NO_BACKUP`", body = Problem),

@@ -350,7 +350,7 @@ pub struct Negotiated {
     pub expires_at: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/api/v1/realtime/negotiate", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "negotiateRealtime", path = "/api/v1/realtime/negotiate", tag = "chat", security(("bearer" = [])),
     responses(
         (status = 200, description = "A Web PubSub client URL for the caller, with no group rights: the server puts the connection in the caller's conversation groups", body = Negotiated),
         (status = 401, description = "Not signed in", body = Problem),

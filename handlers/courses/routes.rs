@@ -29,13 +29,16 @@ const VERSION_KEY: &str = "courses:version";
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
     /// `job-readiness`, `education`, `life-skills` or `tech`.
+    #[param(inline, value_type = Option<crate::courses::model::CourseCategory>)]
     pub category: Option<String>,
     /// `beginner`, `intermediate` or `advanced`.
+    #[param(inline, value_type = Option<crate::courses::model::CourseLevel>)]
     pub level: Option<String>,
     /// Words in the title or description, ignoring case.
     pub search: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -80,7 +83,7 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<CourseDoc> {
     store::get(state, id).await?.ok_or_else(no_course)
 }
 
-#[utoipa::path(get, path = "/api/v1/courses", tag = "courses", params(ListParams, etag::IfNoneMatch),
+#[utoipa::path(get, operation_id = "listCourses", path = "/api/v1/courses", tag = "courses", params(ListParams, etag::IfNoneMatch),
     responses((status = 200, description = "A page of the catalog, with a strong `ETag` and `Cache-Control: public, max-age=60`", body = CoursePage), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"), (status = 400, description = "`VALIDATION_FAILED` (unknown category or level)", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -161,7 +164,7 @@ async fn catalog_page(state: &AppState, params: ListParams) -> ApiResult<CourseP
     Ok(page)
 }
 
-#[utoipa::path(get, path = "/api/v1/courses/{id}", tag = "courses",
+#[utoipa::path(get, operation_id = "getCourse", path = "/api/v1/courses/{id}", tag = "courses",
     params(("id" = String, Path, description = "Course id"), etag::IfNoneMatch),
     responses((status = 200, description = "The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, max-age=60`", body = Course), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"), (status = 404, description = "No such course", body = Problem)))]
 pub async fn get_one(
@@ -173,7 +176,7 @@ pub async fn get_one(
     etag::json(&headers, &course, CATALOG_CACHE_CONTROL)
 }
 
-#[utoipa::path(post, path = "/api/v1/courses", tag = "courses", security(("bearer" = [])), request_body = CourseInput,
+#[utoipa::path(post, operation_id = "createCourse", path = "/api/v1/courses", tag = "courses", security(("bearer" = [])), request_body = CourseInput,
     responses((status = 201, description = "Created", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -222,7 +225,7 @@ impl CoursePatch {
     }
 }
 
-#[utoipa::path(patch, path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])), request_body = CoursePatch,
+#[utoipa::path(patch, operation_id = "updateCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])), request_body = CoursePatch,
     params(("id" = String, Path, description = "Course id")),
     responses((status = 200, description = "Updated", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such course", body = Problem)))]
 pub async fn update(
@@ -244,7 +247,7 @@ pub async fn update(
     Ok(AppJson(course.view()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])),
     params(("id" = String, Path, description = "Course id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such course", body = Problem)))]
 pub async fn delete(
@@ -258,7 +261,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/courses/{id}/enroll", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "enroll", path = "/api/v1/courses/{id}/enroll", tag = "courses", security(("bearer" = [])),
     params(("id" = String, Path, description = "Course id")),
     responses((status = 201, description = "Enrolled", body = Enrollment), (status = 200, description = "Already enrolled", body = Enrollment), (status = 404, description = "No such course", body = Problem)))]
 pub async fn enroll(
@@ -280,7 +283,7 @@ pub async fn enroll(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/courses/{id}/lessons", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listLessons", path = "/api/v1/courses/{id}/lessons", tag = "courses", security(("bearer" = [])),
     params(("id" = String, Path, description = "Course id")),
     responses((status = 200, description = "The outline with the caller's completed lessons", body = LessonList), (status = 404, description = "No such course", body = Problem)))]
 pub async fn lessons(
@@ -313,7 +316,7 @@ fn not_enrolled() -> ApiError {
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/courses/{id}/lessons/{lid}", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getLesson", path = "/api/v1/courses/{id}/lessons/{lid}", tag = "courses", security(("bearer" = [])),
     params(("id" = String, Path, description = "Course id"), ("lid" = String, Path, description = "Lesson id")),
     responses((status = 200, description = "The lesson with its content", body = Lesson), (status = 403, description = "`NOT_ENROLLED`", body = Problem), (status = 404, description = "No such course or lesson", body = Problem)))]
 pub async fn lesson(
@@ -329,7 +332,7 @@ pub async fn lesson(
     Ok(AppJson(lesson))
 }
 
-#[utoipa::path(post, path = "/api/v1/courses/{id}/lessons/{lid}/complete", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "completeLesson", path = "/api/v1/courses/{id}/lessons/{lid}/complete", tag = "courses", security(("bearer" = [])),
     params(("id" = String, Path, description = "Course id"), ("lid" = String, Path, description = "Lesson id")),
     responses((status = 200, description = "Progress after this lesson", body = Completion), (status = 403, description = "`NOT_ENROLLED`", body = Problem), (status = 404, description = "No such course or lesson", body = Problem)))]
 pub async fn complete(

@@ -66,7 +66,7 @@ async fn login_days(state: &AppState, user_id: &str) -> ApiResult<Vec<NaiveDate>
     Ok(logins.iter().map(|a| a.at.date_naive()).collect())
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me/progress", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMyProgress", path = "/api/v1/users/me/progress", tag = "courses", security(("bearer" = [])),
     responses((status = 200, description = "The caller's learning progress", body = MyProgress)))]
 pub async fn my_progress(
     State(state): State<AppState>,

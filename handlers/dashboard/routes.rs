@@ -39,14 +39,20 @@ pub struct UserCounts {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// Only in an admin's answer, so the document marks its fields optional: a user's answer has
+/// none of them.
 pub struct PlatformStats {
+    #[schema(required = false)]
     pub users: UserCounts,
     /// Pending submissions per form type.
+    #[schema(required = false)]
     pub forms: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+// Named apart from the progress `Stats` (users/me/progress): one name, one component.
+#[schema(as = DashboardStats)]
 pub struct Stats {
     pub courses_enrolled: u64,
     pub courses_completed: u64,
@@ -56,6 +62,7 @@ pub struct Stats {
     /// The caller's ready files.
     pub files: FileStats,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = PlatformStats)]
     pub platform: Option<PlatformStats>,
 }
 
@@ -109,7 +116,7 @@ async fn platform(state: &AppState) -> ApiResult<PlatformStats> {
     Ok(stats)
 }
 
-#[utoipa::path(get, path = "/api/v1/dashboard/stats", tag = "dashboard", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getDashboardStats", path = "/api/v1/dashboard/stats", tag = "dashboard", security(("bearer" = [])),
     responses((status = 200, description = "The caller's numbers; admins also get the platform's", body = Stats), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn stats(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<Stats>> {
     let cache = &state.stores.cache;
@@ -225,7 +232,7 @@ fn when(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/dashboard/metrics", tag = "dashboard", security(("bearer" = [])), params(MetricParams),
+#[utoipa::path(get, operation_id = "getDashboardMetrics", path = "/api/v1/dashboard/metrics", tag = "dashboard", security(("bearer" = [])), params(MetricParams),
     responses((status = 200, description = "The series, one point per interval, zeros included", body = Series), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn metrics(
     State(state): State<AppState>,
@@ -314,7 +321,7 @@ pub struct Feed {
     pub items: Vec<Activity>,
 }
 
-#[utoipa::path(get, path = "/api/v1/dashboard/activity", tag = "dashboard", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getDashboardActivity", path = "/api/v1/dashboard/activity", tag = "dashboard", security(("bearer" = [])),
     responses((status = 200, description = "Recent activity, newest first: the caller's, or for admins the platform's last day", body = Feed)))]
 pub async fn activity(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<Feed>> {
     let is_admin = crate::users::store::get(&state, &user.user_id)

@@ -63,6 +63,7 @@ pub struct Completed {
 pub struct ListParams {
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -85,7 +86,7 @@ fn type_not_allowed(category: Category, file_type: &str) -> ApiError {
     .with_field("fileType", "Not allowed for this category.")
 }
 
-#[utoipa::path(post, path = "/api/v1/files/upload-url", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
+#[utoipa::path(post, operation_id = "createUploadUrl", path = "/api/v1/files/upload-url", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
     responses(
         (status = 201, description = "Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it", body = UploadTicket),
         (status = 400, description = "`FILE_TYPE_NOT_ALLOWED`, `FILE_TOO_LARGE` or `VALIDATION_FAILED`", body = Problem),
@@ -179,7 +180,7 @@ fn rejected(detail: String) -> ApiError {
     ApiError::new(Code::UploadRejected, detail)
 }
 
-#[utoipa::path(post, path = "/api/v1/files/complete", tag = "files", security(("bearer" = [])), request_body = CompleteRequest,
+#[utoipa::path(post, operation_id = "completeUpload", path = "/api/v1/files/complete", tag = "files", security(("bearer" = [])), request_body = CompleteRequest,
     responses(
         (status = 200, description = "The file, now ready (again for a file already complete)", body = Completed),
         (status = 404, description = "No such upload of yours", body = Problem),
@@ -275,7 +276,7 @@ async fn set_avatar(state: &AppState, user_id: &str, file_id: &str) -> ApiResult
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listFiles", path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(ListParams),
     responses((status = 200, description = "The caller's ready files, newest first", body = FilePage), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -292,7 +293,7 @@ pub async fn list(
     Ok(AppJson(FilePage { items, next_cursor }))
 }
 
-#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getFile", path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses((status = 200, description = "The file, with short-lived read URLs", body = FileView), (status = 404, description = "No such file you may read", body = Problem)))]
 pub async fn get_one(
@@ -304,7 +305,7 @@ pub async fn get_one(
     Ok(AppJson(files::view(&state, &file).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteFile", path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses((status = 204, description = "Deleted with its thumbnail and share links"), (status = 404, description = "No such file of yours", body = Problem)))]
 pub async fn delete(

@@ -127,7 +127,7 @@ fn to_share(state: &AppState, doc: ShareDoc, now: DateTime<Utc>) -> Share {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/share", tag = "files", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createShare", path = "/api/v1/files/{id}/share", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")), request_body = ShareRequest,
     responses(
         (status = 201, description = "The link", body = ShareCreated),
@@ -206,7 +206,7 @@ pub async fn delete_for_file(state: &AppState, file_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/files/{id}/shares", tag = "files", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listShares", path = "/api/v1/files/{id}/shares", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses(
         (status = 200, description = "The file's links, expired ones included until removed", body = ShareList),
@@ -245,7 +245,7 @@ async fn get_share(state: &AppState, link_id: &str) -> ApiResult<Option<ShareDoc
     files::get_share(state, link_id).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/share/{linkId}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "revokeShare", path = "/api/v1/share/{linkId}", tag = "files", security(("bearer" = [])),
     params(("linkId" = String, Path, description = "Link id")),
     responses(
         (status = 204, description = "Revoked"),
@@ -268,7 +268,7 @@ fn gone(code: Code, detail: &str) -> ApiError {
     ApiError::new(code, detail)
 }
 
-#[utoipa::path(get, path = "/api/v1/share/{linkId}", tag = "files",
+#[utoipa::path(get, operation_id = "accessShare", path = "/api/v1/share/{linkId}", tag = "files",
     params(("linkId" = String, Path, description = "Link id")),
     responses(
         (status = 200, description = "The file, with a download URL; counts one access", body = SharedFile),

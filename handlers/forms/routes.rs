@@ -55,8 +55,10 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 pub struct ListParams {
     /// `contact`, `interest` or `referral`.
     #[serde(rename = "type")]
+    #[param(rename = "type", inline, value_type = Option<crate::forms::model::FormType>)]
     pub kind: Option<String>,
     /// `pending`, `reviewed` or `resolved`.
+    #[param(inline, value_type = Option<crate::forms::model::FormStatus>)]
     pub status: Option<String>,
     /// RFC 3339 time or a date (`2026-01-31`), inclusive.
     pub from: Option<String>,
@@ -64,6 +66,7 @@ pub struct ListParams {
     pub to: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -201,8 +204,8 @@ async fn attach(
 }
 
 macro_rules! submit_route {
-    ($name:ident, $kind:literal, $type:expr, $schema:ty) => {
-        #[utoipa::path(post, path = concat!("/api/v1/forms/", $kind), tag = "forms", request_body = $schema,
+    ($name:ident, $operation_id:literal, $kind:literal, $type:expr, $schema:ty) => {
+        #[utoipa::path(post, operation_id = $operation_id, path = concat!("/api/v1/forms/", $kind), tag = "forms", request_body = $schema,
             responses(
                 (status = 201, description = "Received, pending review", body = Submitted),
                 (status = 400, description = "`VALIDATION_FAILED` with field errors, or `FILE_NOT_READY` for an attachment that is not the sender's ready file", body = Problem),
@@ -222,9 +225,27 @@ macro_rules! submit_route {
     };
 }
 
-submit_route!(submit_contact, "contact", FormType::Contact, Contact);
-submit_route!(submit_interest, "interest", FormType::Interest, Interest);
-submit_route!(submit_referral, "referral", FormType::Referral, Referral);
+submit_route!(
+    submit_contact,
+    "submitContact",
+    "contact",
+    FormType::Contact,
+    Contact
+);
+submit_route!(
+    submit_interest,
+    "submitInterest",
+    "interest",
+    FormType::Interest,
+    Interest
+);
+submit_route!(
+    submit_referral,
+    "submitReferral",
+    "referral",
+    FormType::Referral,
+    Referral
+);
 
 /// A bound of a date filter: an RFC 3339 time, or a date (its start, or with `end` its end).
 fn bound(errors: &mut FieldErrors, field: &str, value: Option<&str>, end: bool) -> Option<String> {
@@ -285,7 +306,7 @@ fn filters(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/forms", tag = "forms", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listForms", path = "/api/v1/forms", tag = "forms", security(("bearer" = [])), params(ListParams),
     responses((status = 200, description = "Submissions matching the filters", body = SubmissionPage), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -306,7 +327,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/forms/export.csv", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "exportForms", path = "/api/v1/forms/export.csv", tag = "forms", security(("bearer" = [])),
     params(("type" = Option<String>, Query, description = "contact, interest or referral"), ("from" = Option<String>, Query, description = "RFC 3339 time or date"), ("to" = Option<String>, Query, description = "RFC 3339 time or date")),
     responses((status = 200, description = "The submissions as CSV", content_type = "text/csv"), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem)))]
 pub async fn export_csv(
@@ -405,7 +426,7 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Submission> {
     store::get(state, id).await?.ok_or_else(no_form)
 }
 
-#[utoipa::path(get, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "The submission", body = Submission), (status = 404, description = "No such form", body = Problem)))]
 pub async fn get_one(
@@ -416,7 +437,7 @@ pub async fn get_one(
     Ok(AppJson(load(&state, &id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])), request_body = Review,
+#[utoipa::path(patch, operation_id = "updateForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])), request_body = Review,
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "Updated; the change is in the audit trail", body = Submission), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such form", body = Problem)))]
 pub async fn update(
@@ -481,7 +502,7 @@ pub async fn update(
     Ok(AppJson(submission))
 }
 
-#[utoipa::path(get, path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getFormAudit", path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = [])),
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "Every change, oldest first", body = AuditList), (status = 404, description = "No such form", body = Problem)))]
 pub async fn audit(

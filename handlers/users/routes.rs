@@ -31,6 +31,8 @@ pub struct ProfilePatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// 10 to 128 characters, not easy to guess.
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 
@@ -57,6 +59,7 @@ pub struct ListParams {
     pub search: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -84,13 +87,13 @@ async fn current(state: &AppState, user: &AuthUser) -> ApiResult<UserDoc> {
         .ok_or_else(|| ApiError::not_found("No such user."))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
     Ok(AppJson(User::from(&current(&state, &user).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = ProfilePatch,
+#[utoipa::path(patch, operation_id = "updateMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = ProfilePatch,
     responses((status = 200, description = "The updated user", body = User), (status = 400, description = "Unknown or invalid fields", body = Problem)))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -131,7 +134,7 @@ pub async fn update_me(
     Ok(AppJson(User::from(&updated)))
 }
 
-#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordChange,
+#[utoipa::path(post, operation_id = "changePassword", path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordChange,
     responses((status = 204, description = "Changed; every other session ended"), (status = 400, description = "`VALIDATION_FAILED`", body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -185,7 +188,7 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me/activity", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMyActivity", path = "/api/v1/users/me/activity", tag = "users", security(("bearer" = [])),
     params(("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("limit" = Option<u32>, Query, description = "1 to 100, default 20")),
     responses((status = 200, description = "Security events, newest first", body = ActivityPage)))]
 pub async fn my_activity(
@@ -215,7 +218,7 @@ pub async fn my_activity(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me/data-export", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "exportMyData", path = "/api/v1/users/me/data-export", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "Everything stored about the caller, as one JSON document")))]
 pub async fn data_export(
     State(state): State<AppState>,
@@ -238,7 +241,7 @@ async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
+#[utoipa::path(delete, operation_id = "deleteMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem)))]
 pub async fn delete_me(
     State(state): State<AppState>,
@@ -262,7 +265,7 @@ pub async fn delete_me(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
     responses((status = 200, description = "Users matching the search, a page at a time", body = UserPage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -289,7 +292,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", body = User), (status = 404, description = "No such user", body = Problem)))]
 pub async fn get_one(
@@ -303,7 +306,7 @@ pub async fn get_one(
     Ok(AppJson(User::from(&user)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = AdminPatch,
+#[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = AdminPatch,
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
 pub async fn update_one(
@@ -345,7 +348,7 @@ pub async fn update_one(
     Ok(AppJson(User::from(&updated)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
 pub async fn delete_one(

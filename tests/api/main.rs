@@ -55,6 +55,7 @@ mod infra;
 mod invocations;
 mod keyvault_fake;
 mod lifecycle;
+mod openapi;
 mod packaging;
 mod realtime;
 mod realtime_rights;

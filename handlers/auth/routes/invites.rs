@@ -18,6 +18,7 @@ use crate::users::model::{Email, Role};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteRequest {
+    #[schema(format = Email)]
     pub email: String,
     /// `user` (default) or `admin`.
     #[serde(default)]
@@ -41,7 +42,7 @@ pub struct InviteView {
 
 const INVITE_DAYS: i64 = 7;
 
-#[utoipa::path(post, path = "/api/v1/auth/invites", tag = "auth", security(("bearer" = [])), request_body = InviteRequest,
+#[utoipa::path(post, operation_id = "createInvite", path = "/api/v1/auth/invites", tag = "auth", security(("bearer" = [])), request_body = InviteRequest,
     responses((status = 201, description = "Invite created and emailed", body = InviteCreated), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn create_invite(
     State(state): State<AppState>,
@@ -99,7 +100,7 @@ pub async fn create_invite(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/invites/{token}", tag = "auth",
+#[utoipa::path(get, operation_id = "checkInvite", path = "/api/v1/auth/invites/{token}", tag = "auth",
     params(("token" = String, Path, description = "The invite token")),
     responses(
         (status = 200, description = "A live invite", body = InviteView),

@@ -21,6 +21,7 @@ use crate::users::store as users;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailRequest {
+    #[schema(format = Email)]
     pub email: String,
 }
 
@@ -28,6 +29,8 @@ pub struct EmailRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetRequest {
     pub token: String,
+    /// 10 to 128 characters, not easy to guess.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -48,7 +51,7 @@ pub struct EmailVerified {
     pub email_verified: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = EmailRequest,
+#[utoipa::path(post, operation_id = "forgotPassword", path = "/api/v1/auth/forgot-password", tag = "auth", request_body = EmailRequest,
     responses((status = 202, description = "If the account exists, a reset link is on its way"), (status = 429, description = "`RATE_LIMITED`", body = Problem)))]
 pub async fn forgot_password(
     State(state): State<AppState>,
@@ -107,7 +110,7 @@ fn invalid_token() -> ApiError {
     )
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetRequest,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetRequest,
     responses((status = 204, description = "Password changed; every session ended"), (status = 400, description = "`INVALID_TOKEN` or `VALIDATION_FAILED`", body = Problem)))]
 pub async fn reset_password(
     State(state): State<AppState>,
@@ -138,7 +141,7 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/verify-email", tag = "auth", params(TokenQuery),
+#[utoipa::path(get, operation_id = "verifyEmail", path = "/api/v1/auth/verify-email", tag = "auth", params(TokenQuery),
     responses((status = 200, description = "Email verified", body = EmailVerified), (status = 400, description = "`INVALID_TOKEN`", body = Problem)))]
 pub async fn verify_email(
     State(state): State<AppState>,
@@ -153,7 +156,7 @@ pub async fn verify_email(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "resendVerification", path = "/api/v1/auth/resend-verification", tag = "auth", security(("bearer" = [])),
     responses((status = 202, description = "A new link is on its way (or the email is already verified)"), (status = 429, description = "`RATE_LIMITED`", body = Problem)))]
 pub async fn resend_verification(
     State(state): State<AppState>,
@@ -183,7 +186,7 @@ pub async fn resend_verification(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/magic-link", tag = "auth", request_body = EmailRequest,
+#[utoipa::path(post, operation_id = "requestMagicLink", path = "/api/v1/auth/magic-link", tag = "auth", request_body = EmailRequest,
     responses((status = 202, description = "If the account exists, a sign-in link is on its way"), (status = 429, description = "`RATE_LIMITED`", body = Problem)))]
 pub async fn magic_link(
     State(state): State<AppState>,
@@ -194,7 +197,7 @@ pub async fn magic_link(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/magic-link/verify", tag = "auth", request_body = TokenRequest,
+#[utoipa::path(post, operation_id = "verifyMagicLink", path = "/api/v1/auth/magic-link/verify", tag = "auth", request_body = TokenRequest,
     responses((status = 200, description = "Signed in", body = AuthResponse), (status = 400, description = "`INVALID_TOKEN`", body = Problem)))]
 pub async fn magic_link_verify(
     State(state): State<AppState>,

@@ -19,6 +19,7 @@ use crate::users::store as users;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(format = Email)]
     pub email: String,
     pub password: String,
 }
@@ -29,7 +30,7 @@ fn invalid_credentials() -> ApiError {
     ApiError::new(Code::InvalidCredentials, "The email or password is wrong.")
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = AuthResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem),

@@ -125,14 +125,14 @@ async fn token_pair(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth", params(crate::etag::IfNoneMatch),
+#[utoipa::path(get, operation_id = "getJwks", path = "/api/v1/auth/jwks.json", tag = "auth", params(crate::etag::IfNoneMatch),
     responses((status = 200, description = "The public keys that verify access tokens (JWKS), with a strong `ETag` and `Cache-Control: public, max-age=300`"), (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`")))]
 pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let jwks = state.auth.keys.jwks().await?;
     crate::etag::json(&headers, &jwks, "public, max-age=300")
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getAuthMe", path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
     crate::users::routes::me(State(state), user).await

@@ -95,7 +95,7 @@ fn presented_token(
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "refresh", path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     description = "Takes the refresh token from the body or the `refresh_token` cookie. With `AUTH_REFRESH_TRANSPORT=cookie` only the cookie is accepted, an `X-Requested-With` header (any value) is required, and the answer carries no `refreshToken`; with `body` no cookie is read or set.",
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is spent", body = AuthResponse),
@@ -140,7 +140,7 @@ fn no_content_clearing_cookie(state: &AppState) -> Response {
     response
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     description = "With `AUTH_REFRESH_TRANSPORT=cookie` an `X-Requested-With` header (any value) is required.",
     responses((status = 204, description = "This session ended"), (status = 401, description = "Not signed in", body = Problem), (status = 403, description = "`CSRF_HEADER_REQUIRED`: cookie-only mode and no `X-Requested-With` header", body = Problem)))]
 pub async fn logout(
@@ -156,7 +156,7 @@ pub async fn logout(
     Ok(no_content_clearing_cookie(&state))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logoutAll", path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every session ended"), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn logout_all(
     State(state): State<AppState>,
@@ -169,7 +169,7 @@ pub async fn logout_all(
     Ok(no_content_clearing_cookie(&state))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listSessions", path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Live sessions, most recently used first", body = SessionList), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ pub async fn list_sessions(
     Ok(AppJson(SessionList { items }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "revokeSession", path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
     responses((status = 204, description = "The session ended"), (status = 404, description = "No such session of yours", body = Problem)))]
 pub async fn delete_session(

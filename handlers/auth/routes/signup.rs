@@ -23,8 +23,12 @@ use crate::users::store as users;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignupRequest {
+    #[schema(format = Email)]
     pub email: String,
+    /// 10 to 128 characters, not easy to guess.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub invite_token: Option<String>,
@@ -75,7 +79,7 @@ pub fn admit(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+#[utoipa::path(post, operation_id = "signup", path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created and signed in", body = AuthResponse),
         (status = 400, description = "Invalid fields (`VALIDATION_FAILED`)", body = Problem),

@@ -73,7 +73,7 @@ fn apply_edit(message: &mut MessageDoc, user_id: &str, request: &EditRequest) ->
     Ok(())
 }
 
-#[utoipa::path(patch, path = "/api/v1/messages/{id}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "editMessage", path = "/api/v1/messages/{id}", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Message id")), request_body = EditRequest,
     responses(
         (status = 200, description = "Edited; `editedAt` set", body = Message),
@@ -107,7 +107,7 @@ pub async fn edit(
     Ok(AppJson(view))
 }
 
-#[utoipa::path(delete, path = "/api/v1/messages/{id}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteMessage", path = "/api/v1/messages/{id}", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Message id")),
     responses(
         (status = 204, description = "Deleted: content removed, `deletedAt` set"),

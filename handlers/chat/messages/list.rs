@@ -14,6 +14,7 @@ pub struct PageParams {
     /// `nextCursor` of the previous page: messages older than it.
     pub before: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -26,7 +27,7 @@ pub struct MessagePage {
     pub older_history_archived: bool,
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMessages", path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id"), PageParams),
     responses(
         (status = 200, description = "Newest first; `nextCursor` continues with older ones, unaffected by new messages", body = MessagePage),

@@ -79,7 +79,7 @@ pub async fn mark_read(
     Ok((unread, actions))
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "markRead", path = "/api/v1/conversations/{id}/read", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = ReadRequest,
     responses(
         (status = 200, description = "The caller's unread count after this receipt", body = ReadState),
@@ -129,7 +129,7 @@ pub async fn typing_state(
     )])
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/typing", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "sendTyping", path = "/api/v1/conversations/{id}/typing", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = TypingRequest,
     responses(
         (status = 204, description = "Announced to the conversation"),

@@ -13,9 +13,11 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 pub struct SearchParams {
     /// 2 to 100 characters, matched in plain text ignoring case.
+    #[param(min_length = 2, max_length = 100)]
     pub q: String,
     pub conversation_id: Option<String>,
     /// 1 to 50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
@@ -24,7 +26,7 @@ pub struct SearchResults {
     pub items: Vec<Message>,
 }
 
-#[utoipa::path(get, path = "/api/v1/messages/search", tag = "chat", security(("bearer" = [])), params(SearchParams),
+#[utoipa::path(get, operation_id = "searchMessages", path = "/api/v1/messages/search", tag = "chat", security(("bearer" = [])), params(SearchParams),
     responses(
         (status = 200, description = "Plain-text messages of the caller's conversations that contain `q`, newest first", body = SearchResults),
         (status = 400, description = "`VALIDATION_FAILED`", body = Problem),

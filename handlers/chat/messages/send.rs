@@ -219,7 +219,7 @@ async fn announce(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "sendMessage", path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = SendRequest,
     responses(
         (status = 201, description = "Sent", body = Message),
