@@ -160,6 +160,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description With `AUTH_REFRESH_TRANSPORT=cookie` an `X-Requested-With` header (any value) is required. */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -240,6 +241,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Takes the refresh token from the body or the `refresh_token` cookie. With `AUTH_REFRESH_TRANSPORT=cookie` only the cookie is accepted, an `X-Requested-With` header (any value) is required, and the answer carries no `refreshToken`; with `body` no cookie is read or set. */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -1107,7 +1109,9 @@ export interface components {
              * @description Seconds until the access token expires.
              */
             expiresIn: number;
-            refreshToken: string;
+            /** @description Absent when `AUTH_REFRESH_TRANSPORT=cookie`: the refresh token then travels only in the
+             *     httpOnly `refresh_token` cookie. */
+            refreshToken?: string | null;
             user: components["schemas"]["User"];
         };
         BTreeMap: {
@@ -1249,6 +1253,12 @@ export interface components {
         DependencyStatus: {
             /** @example embedded */
             backend: string;
+            /**
+             * @description The dependency's circuit breaker (Azure backends only): `closed`, `open` (calls fail at
+             *     once with 503) or `halfOpen` (one probe call is in flight).
+             * @example closed
+             */
+            breaker?: string | null;
             /** @description `ok`, `down` or `timeout`. */
             status: string;
         };
@@ -1284,10 +1294,11 @@ export interface components {
              */
             timeSpent: number;
         };
+        /** @description One envelope addressed to the caller. */
         Envelope: {
             envelope: Record<string, never>;
-            /** @description Who stored it. */
-            from: string;
+            /** @description The member who stored it: a client trusts an envelope only from whom it expects one. */
+            senderId: string;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -1451,6 +1462,10 @@ export interface components {
             nextCursor?: string | null;
             /** @description On the last page: whether older messages were archived (an admin can restore them). */
             olderHistoryArchived: boolean;
+        };
+        /** @description The envelopes addressed to the caller, one per sender (a member writes only their own). */
+        MyEnvelopes: {
+            envelopes: components["schemas"]["Envelope"][];
         };
         MyProgress: {
             achievements: components["schemas"]["Achievement"][];
@@ -1767,7 +1782,8 @@ export interface components {
             };
             /** @description Always `PUT`. */
             method: string;
-            /** @description PUT the bytes here, with `headers`, before `expiresAt`. */
+            /** @description PUT the bytes here, with `headers`, before `expiresAt`. Create-only: a PUT to a blob
+             *     that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS` locally). */
             uploadUrl: string;
         };
         /** @description The user as the API shows it: never a hash or a token. */
@@ -2352,18 +2368,37 @@ export interface operations {
     getJwks: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The public keys that verify access tokens (JWKS) */
+            /** @description The public keys that verify access tokens (JWKS), with a strong `ETag` and `Cache-Control: public, max-age=300` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not modified: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
             429: {
@@ -2514,6 +2549,15 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CSRF_HEADER_REQUIRED`: cookie-only mode and no `X-Requested-With` header */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2854,7 +2898,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
-            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            /** @description `INVALID_BODY`: a `refreshToken` in the body where only the cookie is accepted */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2865,6 +2909,15 @@ export interface operations {
             };
             /** @description `INVALID_REFRESH_TOKEN`, or `TOKEN_REUSED` (the session is revoked) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CSRF_HEADER_REQUIRED`: cookie-only mode and no `X-Requested-With` header */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3740,7 +3793,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Stored, one envelope per member named */
+            /** @description Stored, one envelope per member named, as the caller's: it replaces only an envelope the caller stored before, never another member's */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -3837,13 +3890,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The caller's envelope */
+            /** @description The envelopes addressed to the caller, one per sender (`senderId`), in a stable order */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope"];
+                    "application/json": components["schemas"]["MyEnvelopes"];
                 };
             };
             /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
@@ -4293,11 +4346,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            /** @description `REALTIME_UNAVAILABLE`: Web PubSub did not confirm the removal; nothing changed */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4523,13 +4574,16 @@ export interface operations {
                 /** @description 1 to 100, default 20. */
                 limit?: number | null;
             };
-            header?: never;
+            header?: {
+                /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the catalog */
+            /** @description A page of the catalog, with a strong `ETag` and `Cache-Control: public, max-age=60` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4537,6 +4591,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CoursePage"];
                 };
+            };
+            /** @description Not modified: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `VALIDATION_FAILED` (unknown category or level) */
             400: {
@@ -4683,7 +4744,10 @@ export interface operations {
     getCourse: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` (or a list of them, or `*`) from an earlier answer: 304 while it is current. */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /** @description Course id */
                 id: string;
@@ -4692,7 +4756,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The course with its lesson outline */
+            /** @description The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, max-age=60` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,6 +4764,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Course"];
                 };
+            };
+            /** @description Not modified: `If-None-Match` names the current `ETag` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
             400: {
@@ -5645,7 +5716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `UPLOAD_REJECTED`: too large, or not of the declared type; the bytes are deleted */
+            /** @description `UPLOAD_REJECTED`: not the declared size, or not of the declared type; the bytes are deleted */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5700,7 +5771,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Where and how to upload, valid for 15 minutes */
+            /** @description Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7131,7 +7202,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A Web PubSub client URL for the caller, with rights on their conversations' groups only */
+            /** @description A Web PubSub client URL for the caller, with no group rights: the server puts the connection in the caller's conversation groups */
             200: {
                 headers: {
                     [name: string]: unknown;
