@@ -17,6 +17,7 @@ pub mod health;
 pub mod host;
 pub mod jobs;
 pub mod openapi;
+pub mod paging;
 pub mod rejection;
 pub mod request_id;
 pub mod router;

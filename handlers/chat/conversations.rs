@@ -15,6 +15,7 @@ use super::model::{
 use super::store::{self as chat, not_found};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::paging::{PageParams, page_limit};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -49,14 +50,6 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewParticipant {
     pub user_id: String,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListParams {
-    pub cursor: Option<String>,
-    /// 1 to 100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -254,14 +247,14 @@ pub async fn create(
     Ok((status, AppJson(view)))
 }
 
-#[utoipa::path(get, operation_id = "listConversations", path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listConversations", path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "The caller's conversations, most recent activity first", body = ConversationPage), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageParams>,
 ) -> ApiResult<AppJson<ConversationPage>> {
-    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let limit = page_limit(params.limit);
     let (memberships, next_cursor) =
         chat::memberships_page(&state, &user.user_id, limit, params.cursor.as_deref()).await?;
     Ok(AppJson(ConversationPage {

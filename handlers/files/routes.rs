@@ -18,6 +18,7 @@ use super::sniff;
 use super::store::{self as files, FILES, URL_LIFETIME};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::paging::{PageParams, page_limit};
 use crate::state::AppState;
 use crate::store::{ReadHeaders, SasAccess};
 
@@ -57,14 +58,6 @@ pub struct CompleteRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Completed {
     pub file: FileView,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListParams {
-    pub cursor: Option<String>,
-    /// 1 to 100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -276,14 +269,14 @@ async fn set_avatar(state: &AppState, user_id: &str, file_id: &str) -> ApiResult
     Ok(())
 }
 
-#[utoipa::path(get, operation_id = "listFiles", path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listFiles", path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "The caller's ready files, newest first", body = FilePage), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageParams>,
 ) -> ApiResult<AppJson<FilePage>> {
-    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let limit = page_limit(params.limit);
     let (docs, next_cursor) =
         files::list_own(&state, &user.user_id, limit, params.cursor.as_deref()).await?;
     let mut items = Vec::with_capacity(docs.len());
