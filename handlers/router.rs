@@ -71,7 +71,15 @@ impl utoipa::Modify for BearerAuth {
 /// The `/api` router and its OpenAPI document, built from the same route list so they cannot
 /// disagree.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = api_parts();
+    crate::openapi::complete(&mut openapi);
+    (router, openapi)
+}
+
+/// The routes and the document as the annotations describe them, before `openapi::complete`
+/// adds what every operation can answer.
+fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(crate::auth::router())
@@ -81,9 +89,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dashboard::router())
         .merge(crate::files::router())
         .merge(crate::chat::router())
-        .split_for_parts();
-    crate::openapi::complete(&mut openapi);
-    (router, openapi)
+        .split_for_parts()
 }
 
 /// Assembles the whole router for `state`.
@@ -94,14 +100,22 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route, without the outer middleware.
 fn routes(state: &AppState) -> Router<AppState> {
-    let (api, mut openapi) = api_router();
-    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let openapi = Arc::new(openapi);
+    let (api, openapi) = api_parts();
+    // Completed and serialised on the first request, not at start-up (cold start), then served
+    // as the same bytes.
+    let document: Arc<std::sync::OnceLock<bytes::Bytes>> = Arc::default();
     let api = api.route(
         "/api/openapi.json",
         get(move || {
-            let openapi = openapi.clone();
-            async move { axum::Json(openapi.as_ref().clone()) }
+            let body = document
+                .get_or_init(|| {
+                    let mut openapi = openapi.clone();
+                    crate::openapi::complete(&mut openapi);
+                    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+                    serde_json::to_vec(&openapi).unwrap_or_default().into()
+                })
+                .clone();
+            async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
         }),
     );
 
