@@ -78,7 +78,7 @@ pub fn sections() -> &'static [Section] {
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {
                 Box::pin(async move {
-                    for key in crate::auth::limits::user_keys(&user.id) {
+                    for key in crate::auth::limits::user_keys(&user.email) {
                         state.stores.cache.del(&key).await?;
                     }
                     Ok(0)

@@ -150,9 +150,23 @@ pub async fn page(
     Ok(users(state).query(None, &query, cursor).await?)
 }
 
-/// Deletes the account itself: the email claim, then the user.
+/// Frees the user's email: deletes its claim if it is still this user's. A claim a newer
+/// account made on the address (after an erase freed it) stays. A claim changes owner only
+/// after it is deleted, and only the erase of its owner deletes it, so the read-then-delete
+/// cannot take a newer account's claim unless two erases of one account overlap.
+pub async fn release_email(state: &AppState, user: &UserDoc) -> ApiResult<()> {
+    let claims = emails(state);
+    if let Some(link) = claims.get(&user.email, &user.email).await?
+        && link.user_id == user.id
+    {
+        claims.remove(&user.email, &user.email).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the account itself: the email claim (if still its own), then the user.
 pub async fn remove(state: &AppState, user: &UserDoc) -> ApiResult<()> {
-    emails(state).remove(&user.email, &user.email).await?;
+    release_email(state, user).await?;
     users(state).remove(&user.id, &user.id).await?;
     Ok(())
 }
