@@ -49,9 +49,9 @@ pub fn sections() -> &'static [Section] {
         Section {
             name: "forms",
             export: |state, user| {
-                Box::pin(async move { exported(&store::forms_of(state, &user.email).await?, &[]) })
+                Box::pin(async move { exported(&store::forms_of(state, user).await?, &[]) })
             },
-            erase: |state, user| Box::pin(store::erase_forms(state, &user.email)),
+            erase: |state, user| Box::pin(store::erase_forms(state, user)),
         },
         Section {
             name: "tokens",
