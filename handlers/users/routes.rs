@@ -4,6 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::activity::Activity;
@@ -318,7 +319,7 @@ pub async fn get_one(
     responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
 pub async fn update_one(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     AppJson(patch): AppJson<AdminPatch>,
 ) -> ApiResult<AppJson<User>> {
@@ -352,6 +353,8 @@ pub async fn update_one(
     if updated.status == UserStatus::Suspended {
         sessions::revoke_all(&state, &id, None, "suspended").await?;
     }
+    let details = serde_json::json!({"role": patch.role, "status": patch.status});
+    crate::audit::record(&state, &admin.user_id, "user.update", &id, details).await;
     Ok(AppJson(User::from(&updated)))
 }
 
@@ -360,12 +363,13 @@ pub async fn update_one(
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
 pub async fn delete_one(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let user = users::get(&state, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     start_erase(&state, &user).await?;
+    crate::audit::record(&state, &admin.user_id, "user.delete", &id, Value::Null).await;
     Ok(StatusCode::ACCEPTED)
 }
