@@ -34,6 +34,7 @@ macro_rules! both {
     };
 }
 
+mod account_security;
 mod accounts;
 mod chat;
 mod conformance;
