@@ -83,7 +83,7 @@ pub fn admit(
 pub fn promote_if_bootstrap(settings: &AuthSettings, user: &mut UserDoc) -> bool {
     let promote = user.email_verified
         && user.role != Role::Admin
-        && settings.admin_emails.iter().any(|a| *a == user.email);
+        && settings.admin_emails.contains(&user.email);
     if promote {
         user.role = Role::Admin;
     }
