@@ -190,6 +190,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Oldest time included (RFC 3339 or a date); default 30 days before `to`. */
+                    from: string | null;
+                    /** @description Newest time included (RFC 3339 or a date, meaning its end); default now. */
+                    to: string | null;
+                    /** @description Only this actor's entries (a user id, or `system`). */
+                    actor: string | null;
+                    /** @description Only this action (`user.update`...). */
+                    action: string | null;
+                    /** @description `nextCursor` of the previous page (with the same filters). */
+                    cursor: string | null;
+                    /** @description 1 to 100, default 50. */
+                    limit: number | null;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Audit entries, newest first, a page at a time */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditPage"];
+                    };
+                };
+                /** @description `VALIDATION_FAILED` (a bad or too wide range) or `INVALID_REQUEST` (a cursor this API did not issue) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `FORBIDDEN`: not an admin */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/forgot-password": {
         parameters: {
             query?: never;
@@ -3460,6 +3535,15 @@ export interface paths {
                         "application/json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description `ACCOUNT_LOCKED` after repeated wrong passwords */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         options?: never;
@@ -3679,6 +3763,15 @@ export interface paths {
                 };
                 /** @description `VALIDATION_FAILED` */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `ACCOUNT_LOCKED` after repeated wrong current passwords */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3914,8 +4007,23 @@ export interface components {
             formId: string;
             id: string;
         };
+        /** @description One audit entry as the admin sees it. */
+        AuditEvent: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            details: Record<string, never>;
+            id: string;
+            target: string;
+        };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEvent"][];
+            /** @description Null once the range is exhausted; a short page with a cursor is not the end. */
+            nextCursor?: string | null;
         };
         /** @description A signed-in answer: the user and a fresh token pair. */
         AuthResponse: {
@@ -4501,7 +4609,8 @@ export interface components {
             assignedTo?: string | null;
             /** Format: date-time */
             createdAt: string;
-            /** @description The submitter's normalised email (for replies, export and erase). */
+            /** @description The submitter's normalised email (for replies; export and erase match it only once
+             *     the account's address is verified). */
             email: string;
             /** @description The type's own fields, as submitted. */
             fields: Record<string, never>;
@@ -4512,6 +4621,8 @@ export interface components {
             type: components["schemas"]["FormType"];
             /** Format: date-time */
             updatedAt: string;
+            /** @description The signed-in sender's user id, if any: their export and erase find it by this. */
+            userId?: string | null;
         };
         SubmissionMeta: {
             ip: string;
