@@ -36,6 +36,7 @@ macro_rules! both {
 
 mod account_security;
 mod accounts;
+mod audit;
 mod chat;
 mod conformance;
 mod courses;
