@@ -84,45 +84,83 @@ pub async fn general(State(state): State<AppState>, request: Request, next: Next
     }
 }
 
-fn failures_key(user_id: &str) -> String {
-    format!("auth:login-failures:{user_id}")
+// The lockout is keyed by the normalised email (hashed), not by the account: an address
+// without an account then counts and locks exactly like one with an account, so the answers
+// (and their timing) do not tell which addresses have accounts.
+fn subject(email: &str) -> String {
+    super::sessions::hash(email)[..32].to_owned()
 }
 
-fn locked_key(user_id: &str) -> String {
-    format!("auth:locked:{user_id}")
+fn failures_key(email: &str) -> String {
+    format!("auth:login-failures:{}", subject(email))
 }
 
-/// 429 `ACCOUNT_LOCKED` while the account is locked.
-pub async fn check_lock(state: &AppState, user_id: &str) -> ApiResult<()> {
+fn locked_key(email: &str) -> String {
+    format!("auth:locked:{}", subject(email))
+}
+
+fn locked(remaining: Duration) -> ApiError {
+    ApiError::new(
+        Code::AccountLocked,
+        "Too many failed sign-ins; the account is locked for a while.",
+    )
+    .with_retry_after(remaining.as_secs().max(1))
+}
+
+/// Checks a password under the lockout of `email` (the normalised address, `None` when it is
+/// not one): sign-in and the current-password checks of a password change or an erase all go
+/// through here. The hash is verified in every case (a dummy one when `hash` is `None`), so a
+/// locked, an unknown and a known address cost the same; then 429 `ACCOUNT_LOCKED` while
+/// locked, else the result, a failure counted toward the lock and a success clearing the count.
+pub async fn verify_password(
+    state: &AppState,
+    email: Option<&str>,
+    password: &str,
+    hash: Option<&str>,
+) -> ApiResult<bool> {
     let cache = state.stores.cache.as_ref();
-    if let Some(remaining) = cache.ttl(&locked_key(user_id)).await? {
-        return Err(ApiError::new(
-            Code::AccountLocked,
-            "Too many failed sign-ins; the account is locked for a while.",
-        )
-        .with_retry_after(remaining.as_secs().max(1)));
+    let remaining = match email {
+        Some(email) => cache.ttl(&locked_key(email)).await?,
+        None => None,
+    };
+    let ok = state
+        .auth
+        .passwords
+        .verify(password, hash)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(remaining) = remaining {
+        return Err(locked(remaining));
     }
-    Ok(())
+    if let Some(email) = email {
+        if ok {
+            cache.del(&failures_key(email)).await?;
+        } else {
+            record_failure(state, email).await?;
+        }
+    }
+    Ok(ok)
 }
 
-/// Counts a failed login; the fifth within the lockout period locks the account.
-pub async fn record_failure(state: &AppState, user_id: &str) -> ApiResult<()> {
+/// Counts a failed password check; the fifth within the lockout period locks the address.
+async fn record_failure(state: &AppState, email: &str) -> ApiResult<()> {
     let cache = state.stores.cache.as_ref();
     let lockout = state.settings.auth.lockout;
-    let failures = cache.incr(&failures_key(user_id), 1, lockout).await?;
+    let failures = cache.incr(&failures_key(email), 1, lockout).await?;
     if failures >= i64::from(state.settings.auth.lockout_failures) {
-        cache.set(&locked_key(user_id), "1", lockout).await?;
-        cache.del(&failures_key(user_id)).await?;
+        cache.set(&locked_key(email), "1", lockout).await?;
+        cache.del(&failures_key(email)).await?;
     }
     Ok(())
 }
 
-pub async fn clear_failures(state: &AppState, user_id: &str) -> ApiResult<()> {
-    state.stores.cache.del(&failures_key(user_id)).await?;
+/// Forgets the failed attempts (a password reset proves the owner).
+pub async fn clear_failures(state: &AppState, email: &str) -> ApiResult<()> {
+    state.stores.cache.del(&failures_key(email)).await?;
     Ok(())
 }
 
-/// Every cache key this module keeps about a user (for erasure).
-pub fn user_keys(user_id: &str) -> Vec<String> {
-    vec![failures_key(user_id), locked_key(user_id)]
+/// Every cache key this module keeps about an address (for erasure).
+pub fn user_keys(email: &str) -> Vec<String> {
+    vec![failures_key(email), locked_key(email)]
 }

@@ -63,3 +63,14 @@ pub async fn consume(state: &AppState, purpose: Purpose, token: &str) -> ApiResu
         .await?
         .then_some(stored.user_id))
 }
+
+/// Spends every outstanding password-reset and magic-link token of the user: after a password
+/// reset or change, a link mailed before must not sign in or set the password again.
+/// Verification links stay: they prove the address, not the password.
+pub async fn spend_sign_in_links(state: &AppState, user_id: &str) -> ApiResult<u64> {
+    let mut spent = 0;
+    for purpose in [Purpose::ResetPassword, Purpose::MagicLink] {
+        spent += store::erase_tokens_of(state, user_id, purpose).await?;
+    }
+    Ok(spent)
+}

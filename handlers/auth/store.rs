@@ -157,6 +157,17 @@ pub async fn erase_tokens(state: &AppState, user_id: &str) -> ApiResult<u64> {
     crate::users::store::remove_matching(&tokens(state), None, query).await
 }
 
+/// Deletes the user's outstanding one-time tokens of one purpose.
+pub async fn erase_tokens_of(state: &AppState, user_id: &str, purpose: Purpose) -> ApiResult<u64> {
+    let query = Query::default()
+        .filter(Filter::eq("userId", user_id))
+        .filter(Filter::eq(
+            "purpose",
+            serde_json::to_value(purpose).expect("a purpose is a string"),
+        ));
+    crate::users::store::remove_matching(&tokens(state), None, query).await
+}
+
 pub async fn create_invite(state: &AppState, invite: &InviteDoc) -> ApiResult<()> {
     invites(state).create(invite).await?;
     Ok(())

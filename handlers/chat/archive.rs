@@ -513,5 +513,13 @@ pub async fn restore(
         state.stores.blobs.delete(CONTAINER, &part.blob).await?;
         restored.parts += 1;
     }
+    crate::audit::record(
+        &state,
+        &_admin.0.user_id,
+        "archive.restore",
+        &request.conversation_id,
+        serde_json::json!({"from": request.from, "to": request.to, "messages": restored.messages}),
+    )
+    .await;
     Ok(AppJson(restored))
 }

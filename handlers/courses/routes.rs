@@ -187,6 +187,14 @@ pub async fn create(
     let course = CourseDoc::new(uuid::Uuid::new_v4().to_string(), valid, Utc::now());
     store::create(&state, &course).await?;
     invalidate(&state).await;
+    crate::audit::record(
+        &state,
+        &_admin.0.user_id,
+        "course.create",
+        &course.id,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok((StatusCode::CREATED, AppJson(course.view())))
 }
 
@@ -244,6 +252,14 @@ pub async fn update(
     .await?
     .ok_or_else(no_course)?;
     invalidate(&state).await;
+    crate::audit::record(
+        &state,
+        &_admin.0.user_id,
+        "course.update",
+        &id,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(AppJson(course.view()))
 }
 
@@ -258,6 +274,14 @@ pub async fn delete(
     load(&state, &id).await?;
     store::delete(&state, &id).await?;
     invalidate(&state).await;
+    crate::audit::record(
+        &state,
+        &_admin.0.user_id,
+        "course.delete",
+        &id,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -123,8 +123,12 @@ pub struct Submission {
     pub kind: FormType,
     pub status: FormStatus,
     pub assigned_to: Option<String>,
-    /// The submitter's normalised email (for replies, export and erase).
+    /// The submitter's normalised email (for replies; export and erase match it only once
+    /// the account's address is verified).
     pub email: String,
+    /// The signed-in sender's user id, if any: their export and erase find it by this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub name: String,
     /// The type's own fields, as submitted.
     #[schema(value_type = Object)]

@@ -137,6 +137,7 @@ async fn submit(
         status: FormStatus::Pending,
         assigned_to: None,
         email,
+        user_id: user.map(|u| u.user_id.clone()),
         name,
         fields,
         metadata: SubmissionMeta {

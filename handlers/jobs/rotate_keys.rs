@@ -14,6 +14,16 @@ pub async fn run(state: AppState, _invocation: Invocation) -> anyhow::Result<Inv
         .rotate_if_older_than(state.settings.auth.key_rotation)
         .await?;
     let keys = state.auth.keys.keys().await?;
+    if rotated {
+        crate::audit::record(
+            &state,
+            "system",
+            "keys.rotate",
+            keys.first().map(|k| k.kid.as_str()).unwrap_or(""),
+            serde_json::Value::Null,
+        )
+        .await;
+    }
     let mut reply = InvocationReply::default();
     reply.log(format!(
         "rotate-keys: {}; {} key(s) valid, newest {}",

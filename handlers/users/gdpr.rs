@@ -49,9 +49,9 @@ pub fn sections() -> &'static [Section] {
         Section {
             name: "forms",
             export: |state, user| {
-                Box::pin(async move { exported(&store::forms_of(state, &user.email).await?, &[]) })
+                Box::pin(async move { exported(&store::forms_of(state, user).await?, &[]) })
             },
-            erase: |state, user| Box::pin(store::erase_forms(state, &user.email)),
+            erase: |state, user| Box::pin(store::erase_forms(state, user)),
         },
         Section {
             name: "tokens",
@@ -78,7 +78,7 @@ pub fn sections() -> &'static [Section] {
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {
                 Box::pin(async move {
-                    for key in crate::auth::limits::user_keys(&user.id) {
+                    for key in crate::auth::limits::user_keys(&user.email) {
                         state.stores.cache.del(&key).await?;
                     }
                     Ok(0)

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::my_activity))
         .routes(routes!(routes::data_export))
         .routes(routes!(routes::list))
+        .routes(routes!(crate::audit::list))
         .routes(routes!(
             routes::get_one,
             routes::update_one,

@@ -4,14 +4,16 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::activity::Activity;
 use super::model::{Preferences, User, UserDoc};
 use super::store as users;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
-use crate::auth::sessions;
+use crate::auth::{limits, sessions};
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::paging::page_limit;
 use crate::state::AppState;
 use crate::users::model::{Role, UserStatus};
 
@@ -77,10 +79,6 @@ pub struct ActivityPage {
     pub next_cursor: Option<String>,
 }
 
-fn page_limit(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(20).clamp(1, 100)
-}
-
 async fn current(state: &AppState, user: &AuthUser) -> ApiResult<UserDoc> {
     users::get(state, &user.user_id)
         .await?
@@ -135,7 +133,7 @@ pub async fn update_me(
 }
 
 #[utoipa::path(post, operation_id = "changePassword", path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordChange,
-    responses((status = 204, description = "Changed; every other session ended"), (status = 400, description = "`VALIDATION_FAILED`", body = Problem)))]
+    responses((status = 204, description = "Changed; every other session ended"), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong current passwords", body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
@@ -144,12 +142,15 @@ pub async fn change_password(
     AppJson(change): AppJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let stored = current(&state, &user).await?;
-    let ok = state
-        .auth
-        .passwords
-        .verify(&change.current_password, stored.password_hash.as_deref())
-        .await
-        .map_err(ApiError::internal)?;
+    // Counts toward the account's lockout like a sign-in: a stolen access token must not
+    // become an unlimited password oracle.
+    let ok = limits::verify_password(
+        &state,
+        Some(&stored.email),
+        &change.current_password,
+        stored.password_hash.as_deref(),
+    )
+    .await?;
     let mut errors = FieldErrors::new();
     if !ok {
         errors.insert(
@@ -184,6 +185,8 @@ pub async fn change_password(
         "password changed",
     )
     .await?;
+    // A reset or magic link mailed before the change would sign in around the new password.
+    crate::auth::onetime::spend_sign_in_links(&state, &user.user_id).await?;
     super::activity::record(&state, &user.user_id, "password_changed", &ip, &user_agent).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,10 +231,14 @@ pub async fn data_export(
     Ok(AppJson(super::gdpr::export(&state, &stored).await?))
 }
 
-/// Ends every session, marks the account as being deleted, and queues the erase job.
+/// Ends every session, marks the account as being deleted, queues the erase job and frees the
+/// email for a new sign-up.
 async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
     users::update(state, &target.id, |u| u.status = UserStatus::Deleting).await?;
     sessions::revoke_all(state, &target.id, None, "account deleted").await?;
+    // The address is free at once, not when the queued erase gets to it (and before the job
+    // is queued, so the job finds the claim gone or a new account's, which it leaves alone).
+    users::release_email(state, target).await?;
     let message = serde_json::json!({"userId": target.id}).to_string();
     state
         .stores
@@ -242,19 +249,20 @@ async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
 }
 
 #[utoipa::path(delete, operation_id = "deleteMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
-    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem)))]
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
 pub async fn delete_me(
     State(state): State<AppState>,
     user: AuthUser,
     AppJson(request): AppJson<EraseRequest>,
 ) -> ApiResult<StatusCode> {
     let stored = current(&state, &user).await?;
-    let ok = state
-        .auth
-        .passwords
-        .verify(&request.password, stored.password_hash.as_deref())
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = limits::verify_password(
+        &state,
+        Some(&stored.email),
+        &request.password,
+        stored.password_hash.as_deref(),
+    )
+    .await?;
     if !ok {
         return Err(ApiError::validation(FieldErrors::from([(
             "password".to_owned(),
@@ -311,7 +319,7 @@ pub async fn get_one(
     responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
 pub async fn update_one(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     AppJson(patch): AppJson<AdminPatch>,
 ) -> ApiResult<AppJson<User>> {
@@ -345,6 +353,8 @@ pub async fn update_one(
     if updated.status == UserStatus::Suspended {
         sessions::revoke_all(&state, &id, None, "suspended").await?;
     }
+    let details = serde_json::json!({"role": patch.role, "status": patch.status});
+    crate::audit::record(&state, &admin.user_id, "user.update", &id, details).await;
     Ok(AppJson(User::from(&updated)))
 }
 
@@ -353,12 +363,13 @@ pub async fn update_one(
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
 pub async fn delete_one(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let user = users::get(&state, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     start_erase(&state, &user).await?;
+    crate::audit::record(&state, &admin.user_id, "user.delete", &id, Value::Null).await;
     Ok(StatusCode::ACCEPTED)
 }

@@ -150,9 +150,23 @@ pub async fn page(
     Ok(users(state).query(None, &query, cursor).await?)
 }
 
-/// Deletes the account itself: the email claim, then the user.
+/// Frees the user's email: deletes its claim if it is still this user's. A claim a newer
+/// account made on the address (after an erase freed it) stays. A claim changes owner only
+/// after it is deleted, and only the erase of its owner deletes it, so the read-then-delete
+/// cannot take a newer account's claim unless two erases of one account overlap.
+pub async fn release_email(state: &AppState, user: &UserDoc) -> ApiResult<()> {
+    let claims = emails(state);
+    if let Some(link) = claims.get(&user.email, &user.email).await?
+        && link.user_id == user.id
+    {
+        claims.remove(&user.email, &user.email).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the account itself: the email claim (if still its own), then the user.
 pub async fn remove(state: &AppState, user: &UserDoc) -> ApiResult<()> {
-    emails(state).remove(&user.email, &user.email).await?;
+    release_email(state, user).await?;
     users(state).remove(&user.id, &user.id).await?;
     Ok(())
 }
@@ -224,18 +238,38 @@ pub async fn erase_progress(state: &AppState, user_id: &str) -> ApiResult<u64> {
     remove_matching(&progress, Some(user_id), Query::default()).await
 }
 
-/// The form submissions made with `email`.
-pub async fn forms_of(state: &AppState, email: &str) -> ApiResult<Vec<FormEntry>> {
-    let query = Query::default()
-        .filter(Filter::eq("email", email))
-        .limit(500);
-    Ok(state.stores.collection().query_all(None, &query).await?)
+/// The queries that find the user's form submissions: those sent signed in as the user, and
+/// those sent with the account's email only once that email is verified. Anyone can sign up
+/// with someone else's address; an unproven one must not reach that person's forms.
+fn form_queries(user: &UserDoc) -> Vec<Query> {
+    let mut queries = vec![Query::default().filter(Filter::eq("userId", user.id.as_str()))];
+    if user.email_verified {
+        queries.push(Query::default().filter(Filter::eq("email", user.email.as_str())));
+    }
+    queries
 }
 
-pub async fn erase_forms(state: &AppState, email: &str) -> ApiResult<u64> {
+/// The user's form submissions (see [`form_queries`]), each once.
+pub async fn forms_of(state: &AppState, user: &UserDoc) -> ApiResult<Vec<FormEntry>> {
     let forms: Collection<FormEntry> = state.stores.collection();
-    let query = Query::default().filter(Filter::eq("email", email));
-    remove_matching(&forms, None, query).await
+    let mut out: Vec<FormEntry> = Vec::new();
+    for query in form_queries(user) {
+        for form in forms.query_all(None, &query.limit(500)).await? {
+            if !out.iter().any(|f| f.id == form.id) {
+                out.push(form);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn erase_forms(state: &AppState, user: &UserDoc) -> ApiResult<u64> {
+    let forms: Collection<FormEntry> = state.stores.collection();
+    let mut removed = 0;
+    for query in form_queries(user) {
+        removed += remove_matching(&forms, None, query).await?;
+    }
+    Ok(removed)
 }
 
 /// Deletes every document `query` finds in `pk` (or across partitions); returns how many.

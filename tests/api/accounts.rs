@@ -7,7 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Kind, TestApp, portal as app};
-use crate::http::{PASSWORD, address, call, get, mailbox, post, problem, signup};
+use crate::http::{
+    PASSWORD, address, admin_auth, call, get, mailbox, mailed_token, post, problem, signup,
+};
 
 both!(
     signup_signs_in_and_verification_works_once,
@@ -58,19 +60,6 @@ async fn assert_signed_out(app: &TestApp, auth: &Value) {
         "TOKEN_REVOKED",
     )
     .await;
-}
-
-/// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
-async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
-    for _ in 0..100 {
-        if let Some(mail) = mailbox(app, to).await.iter().find(|m| m["kind"] == kind) {
-            let text = mail["text"].as_str().unwrap();
-            let token = text.split("token=").nth(1).expect("a token in the link");
-            return token.split_whitespace().next().unwrap().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no {kind} email for {to}");
 }
 
 async fn mails_of(app: &TestApp, to: &str, kind: &str) -> usize {
@@ -213,8 +202,13 @@ async fn invite_only_registration(kind: Kind) {
     problem(refused, 403, "INVITE_REQUIRED").await;
 
     // The bootstrap admin needs no invite.
-    let admin = signup(&app, "root@example.com", "Ada").await;
-    assert_eq!(admin["user"]["role"], "admin");
+    let admin = admin_auth(&app, "Ada").await;
+    let me: Value = get(&app, "/api/v1/users/me", &access(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin", "once its email is verified");
     let created = post(
         &app,
         "/api/v1/auth/invites",
@@ -300,7 +294,7 @@ async fn login_failures_lock_the_account(kind: Kind) {
 
 async fn suspended_accounts_cannot_sign_in(kind: Kind) {
     let app = app(kind, &[]).await;
-    let admin = signup(&app, "root@example.com", "Ada").await;
+    let admin = admin_auth(&app, "Ada").await;
     let email = address(&app, "bad");
     let user = signup(&app, &email, "Ada").await;
     let id = user["user"]["id"].as_str().unwrap();
@@ -964,10 +958,10 @@ async fn activity_export_and_erase(kind: Kind) {
         .collect();
     assert_eq!(
         kinds,
-        ["password_changed", "login", "signup"],
+        ["password_changed", "login_failed", "login", "signup"],
         "newest first"
     );
-    assert_eq!(activity["items"][1]["ip"], "203.0.113.9");
+    assert_eq!(activity["items"][2]["ip"], "203.0.113.9");
 
     let export: Value = get(&app, "/api/v1/users/me/data-export", &token)
         .await
@@ -976,7 +970,7 @@ async fn activity_export_and_erase(kind: Kind) {
         .unwrap();
     assert_eq!(export["profile"]["email"], email.as_str());
     assert_eq!(export["sessions"].as_array().unwrap().len(), 2);
-    assert_eq!(export["activity"].as_array().unwrap().len(), 3);
+    assert_eq!(export["activity"].as_array().unwrap().len(), 4);
     let text = export.to_string();
     assert!(
         !text.contains("passwordHash") && !text.contains("currentHash"),
@@ -1021,12 +1015,6 @@ async fn activity_export_and_erase(kind: Kind) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    problem(
-        login(&app, &email, "amber-lantern-drifts-77").await,
-        401,
-        "INVALID_CREDENTIALS",
-    )
-    .await;
     assert!(
         docs.get("users", &user_id, &user_id)
             .await
@@ -1052,12 +1040,18 @@ async fn activity_export_and_erase(kind: Kind) {
             left.items
         );
     }
-    for key in portal_api::auth::limits::user_keys(&user_id) {
+    for key in portal_api::auth::limits::user_keys(&email) {
         assert!(
             !app.stores().cache.exists(&key).await.unwrap(),
             "{key} left in the cache"
         );
     }
+    problem(
+        login(&app, &email, "amber-lantern-drifts-77").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
     // The email can sign up again, as a new account.
     let fresh = signup(&app, &email, "Ada").await;
     assert_ne!(fresh["user"]["id"], user_id.as_str());
@@ -1065,7 +1059,7 @@ async fn activity_export_and_erase(kind: Kind) {
 
 async fn admin_manages_users(kind: Kind) {
     let app = app(kind, &[]).await;
-    let admin = signup(&app, "root@example.com", "Ada").await;
+    let admin = admin_auth(&app, "Ada").await;
     let token = access(&admin);
     let grace = signup(&app, &address(&app, "grace"), "Ada").await;
     let grace_id = grace["user"]["id"].as_str().unwrap().to_owned();

@@ -111,5 +111,34 @@ pub async fn user(app: &TestApp, name: &str) -> String {
 
 /// Signs up the bootstrap admin of [`crate::helpers::portal`] and returns the access token.
 pub async fn admin(app: &TestApp) -> String {
-    signup_token(app, "root@example.com", "Root").await
+    admin_auth(app, "Root").await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Signs up the bootstrap admin and verifies its email, which is what grants the role (stored:
+/// the sign-up's tokens then act as admin); returns the sign-up's answer.
+pub async fn admin_auth(app: &TestApp, name: &str) -> Value {
+    let email = "root@example.com";
+    let auth = signup(app, email, name).await;
+    let token = mailed_token(app, email, "verification").await;
+    let verified = app
+        .get(&format!("/api/v1/auth/verify-email?token={token}"))
+        .await;
+    assert_eq!(verified.status(), 200, "verification of {email}");
+    auth
+}
+
+/// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
+pub async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
+    for _ in 0..100 {
+        if let Some(mail) = mailbox(app, to).await.iter().find(|m| m["kind"] == kind) {
+            let text = mail["text"].as_str().unwrap();
+            let token = text.split("token=").nth(1).expect("a token in the link");
+            return token.split_whitespace().next().unwrap().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {kind} email for {to}");
 }

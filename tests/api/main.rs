@@ -34,7 +34,9 @@ macro_rules! both {
     };
 }
 
+mod account_security;
 mod accounts;
+mod audit;
 mod chat;
 mod conformance;
 mod cors;

@@ -78,6 +78,16 @@ pub async fn create_invite(
         ttl: (INVITE_DAYS + 1) * 24 * 3600,
     };
     store::create_invite(&state, &invite).await?;
+    // By address and role: the invite's id is the hash of its secret and stays out of the trail.
+    let details = serde_json::json!({"role": role.as_str()});
+    crate::audit::record(
+        &state,
+        &invite.invited_by,
+        "invite.create",
+        &invite.email,
+        details,
+    )
+    .await;
     let url = link(&state, "/signup", &token);
     let text = format!("Create your account within {INVITE_DAYS} days: {url}");
     let mail = Mail::new(

@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::signup::promote_if_bootstrap;
 use super::{AuthResponse, link, send, signed_in};
 use crate::auth::extract::{AuthUser, ClientIp, UserAgent};
 use crate::auth::onetime::{self, Purpose};
@@ -134,9 +135,11 @@ pub async fn reset_password(
         .hash(&request.password)
         .await
         .map_err(ApiError::internal)?;
-    users::update(&state, &user_id, |u| u.password_hash = Some(hash.clone())).await?;
+    let user = users::update(&state, &user_id, |u| u.password_hash = Some(hash.clone())).await?;
     sessions::revoke_all(&state, &user_id, None, "password reset").await?;
-    limits::clear_failures(&state, &user_id).await?;
+    // Any other reset or magic link mailed earlier would still sign in around the new password.
+    onetime::spend_sign_in_links(&state, &user_id).await?;
+    limits::clear_failures(&state, &user.email).await?;
     activity::record(&state, &user_id, "password_reset", &ip, &user_agent).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -150,7 +153,12 @@ pub async fn verify_email(
     let user_id = onetime::consume(&state, Purpose::VerifyEmail, &query.token)
         .await?
         .ok_or_else(invalid_token)?;
-    users::update(&state, &user_id, |u| u.email_verified = true).await?;
+    let settings = &state.settings.auth;
+    users::update(&state, &user_id, |u| {
+        u.email_verified = true;
+        promote_if_bootstrap(settings, u);
+    })
+    .await?;
     Ok(AppJson(EmailVerified {
         email_verified: true,
     }))
@@ -209,8 +217,10 @@ pub async fn magic_link_verify(
         .await?
         .ok_or_else(invalid_token)?;
     // Following the link proves control of the address.
+    let settings = &state.settings.auth;
     let user = users::update(&state, &user_id, |u| {
         u.email_verified = true;
+        promote_if_bootstrap(settings, u);
         u.last_login_at = Some(Utc::now());
     })
     .await?;

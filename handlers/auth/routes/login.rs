@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::signup::promote_if_bootstrap;
 use super::{AuthResponse, signed_in};
 use crate::auth::extract::{ClientIp, UserAgent};
 use crate::auth::limits;
@@ -49,20 +50,19 @@ pub async fn login(
         Some(email) => users::find_by_email(&state, email).await?,
         None => None,
     };
-    if let Some(user) = &user {
-        limits::check_lock(&state, &user.id).await?;
-    }
+    // Unknown and known addresses take the same path (lockout, hash cost, answers).
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let ok = state
-        .auth
-        .passwords
-        .verify(&request.password, hash)
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = limits::verify_password(
+        &state,
+        email.as_ref().map(Email::as_str),
+        &request.password,
+        hash,
+    )
+    .await?;
     let user = match user {
         Some(user) if ok => user,
         Some(user) => {
-            limits::record_failure(&state, &user.id).await?;
+            activity::record(&state, &user.id, "login_failed", &ip, &user_agent).await;
             return Err(invalid_credentials());
         }
         None => return Err(invalid_credentials()),
@@ -77,7 +77,17 @@ pub async fn login(
         }
         _ => return Err(invalid_credentials()),
     }
-    limits::clear_failures(&state, &user.id).await?;
+    // A verified sign-in of a configured admin email that is not admin yet (verified before
+    // promotions existed, or demoted while still in ADMIN_EMAILS: the setting wins) is
+    // promoted, stored before the token is issued.
+    let mut user = user;
+    if promote_if_bootstrap(&state.settings.auth, &mut user.clone()) {
+        let settings = &state.settings.auth;
+        user = users::update(&state, &user.id, |u| {
+            promote_if_bootstrap(settings, u);
+        })
+        .await?;
+    }
     let now = Utc::now();
     users::stamp_login(&state, &user.id, now).await?;
     let user = UserDoc {

@@ -38,6 +38,8 @@ pub struct SignupRequest {
 #[derive(Debug)]
 pub enum Admission {
     /// A configured admin email: needs no invite, or an invite-only portal could never start.
+    /// The account starts as a plain user: anyone can type that address, so the admin role
+    /// waits until the address is proven ([`promote_if_bootstrap`]).
     BootstrapAdmin,
     /// A live invite for this address, spent by the sign-up.
     Invited(InviteDoc),
@@ -48,7 +50,7 @@ pub enum Admission {
 impl Admission {
     pub fn role(&self) -> Role {
         match self {
-            Admission::BootstrapAdmin => Role::Admin,
+            Admission::BootstrapAdmin => Role::User,
             Admission::Invited(invite) => invite.role,
             Admission::Open => Role::default(),
         }
@@ -77,6 +79,19 @@ pub fn admit(
         )),
         _ => Ok(Admission::Open),
     }
+}
+
+/// Grants the bootstrap admin role to a configured admin email once it is verified. Called
+/// wherever an address becomes (or is seen) proven: verify-email, a magic link, a sign-in of a
+/// verified account. The change is stored, since rights are decided from the stored user.
+pub fn promote_if_bootstrap(settings: &AuthSettings, user: &mut UserDoc) -> bool {
+    let promote = user.email_verified
+        && user.role != Role::Admin
+        && settings.admin_emails.contains(&user.email);
+    if promote {
+        user.role = Role::Admin;
+    }
+    promote
 }
 
 #[utoipa::path(post, operation_id = "signup", path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
@@ -208,7 +223,8 @@ mod tests {
         let s = settings(RegistrationMode::Invite);
         let admission = admit(&s, &email("boss@example.com"), None, Utc::now()).unwrap();
         assert!(matches!(admission, Admission::BootstrapAdmin));
-        assert_eq!(admission.role(), Role::Admin);
+        // Admin only once the address is verified.
+        assert_eq!(admission.role(), Role::User);
     }
 
     #[test]
