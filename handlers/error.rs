@@ -290,6 +290,13 @@ impl From<StoreError> for ApiError {
                 err.source = Some(cause);
                 err
             }
+            StoreError::Missing(what) => {
+                let mut err =
+                    ApiError::unavailable("A backing service is unavailable; retry shortly.")
+                        .with_retry_after(5);
+                err.source = Some(anyhow::anyhow!("{what} does not exist"));
+                err
+            }
             StoreError::BadInput(bad) => ApiError::new(Code::InvalidRequest, bad.message()),
             StoreError::Other(cause) => ApiError::internal(cause),
         }

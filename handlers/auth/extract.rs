@@ -43,11 +43,6 @@ fn unauthorized(code: Code, detail: &str) -> Unauthorized {
     Unauthorized(ApiError::new(code, detail))
 }
 
-/// The cache key that marks a session revoked while its access tokens could still be alive.
-pub fn revoked_key(session_id: &str) -> String {
-    format!("auth:revoked-session:{session_id}")
-}
-
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Response;
 
@@ -79,12 +74,10 @@ impl FromRequestParts<AppState> for AuthUser {
             }
             Err(TokenError::Store(e)) => return Err(ApiError::from(e).into_response()),
         };
-        let revoked = state
-            .stores
-            .cache
-            .exists(&revoked_key(&claims.sid))
+        // A cache that cannot answer refuses the request (503): a revoked token never passes.
+        let revoked = super::revocations::is_revoked(state, &claims.sid)
             .await
-            .map_err(|e| ApiError::from(e).into_response())?;
+            .map_err(IntoResponse::into_response)?;
         if revoked {
             return Err(
                 unauthorized(Code::TokenRevoked, "This session has ended; sign in again.")

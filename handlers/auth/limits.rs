@@ -7,10 +7,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 use crate::store::Cache;
+use crate::users::model::UserDoc;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -108,47 +110,60 @@ fn locked(remaining: Duration) -> ApiError {
 }
 
 /// Checks a password under the lockout of `email` (the normalised address, `None` when it is
-/// not one): sign-in and the current-password checks of a password change or an erase all go
-/// through here. The hash is verified in every case (a dummy one when `hash` is `None`), so a
-/// locked, an unknown and a known address cost the same; then 429 `ACCOUNT_LOCKED` while
-/// locked, else the result, a failure counted toward the lock and a success clearing the count.
+/// not one) and of `account`, the user it belongs to if any: sign-in and the current-password
+/// checks of a password change or an erase all go through here. The hash is verified in every
+/// case (a dummy one without an account or password), so a locked, an unknown and a known
+/// address cost the same; then 429 `ACCOUNT_LOCKED` while locked, else the result, a failure
+/// counted toward the lock and a success clearing the count.
 pub async fn verify_password(
     state: &AppState,
     email: Option<&str>,
     password: &str,
-    hash: Option<&str>,
+    account: Option<&UserDoc>,
 ) -> ApiResult<bool> {
     let cache = state.stores.cache.as_ref();
-    let remaining = match email {
+    let cached = match email {
         Some(email) => cache.ttl(&locked_key(email)).await?,
         None => None,
     };
+    // The account's own record of a lock outlives the cache's (see `UserDoc::locked_until`).
+    let recorded = account
+        .and_then(|u| u.locked_until)
+        .and_then(|until| (until - Utc::now()).to_std().ok())
+        .filter(|left| !left.is_zero());
+    let hash = account.and_then(|u| u.password_hash.as_deref());
     let ok = state
         .auth
         .passwords
         .verify(password, hash)
         .await
         .map_err(ApiError::internal)?;
-    if let Some(remaining) = remaining {
+    if let Some(remaining) = cached.max(recorded) {
         return Err(locked(remaining));
     }
     if let Some(email) = email {
         if ok {
             cache.del(&failures_key(email)).await?;
         } else {
-            record_failure(state, email).await?;
+            record_failure(state, email, account).await?;
         }
     }
     Ok(ok)
 }
 
-/// Counts a failed password check; the fifth within the lockout period locks the address.
-async fn record_failure(state: &AppState, email: &str) -> ApiResult<()> {
+/// Counts a failed password check; the fifth within the lockout period locks the address,
+/// and the account when there is one. The count itself stays in the cache, so an unknown
+/// address costs what a known one does until the lock; the lock is written to the account.
+async fn record_failure(state: &AppState, email: &str, account: Option<&UserDoc>) -> ApiResult<()> {
     let cache = state.stores.cache.as_ref();
     let lockout = state.settings.auth.lockout;
     let failures = cache.incr(&failures_key(email), 1, lockout).await?;
     if failures >= i64::from(state.settings.auth.lockout_failures) {
         cache.set(&locked_key(email), "1", lockout).await?;
+        if let Some(account) = account {
+            let until = Utc::now() + chrono::Duration::from_std(lockout).unwrap_or_default();
+            crate::users::store::lock_until(state, &account.id, until).await?;
+        }
         cache.del(&failures_key(email)).await?;
     }
     Ok(())

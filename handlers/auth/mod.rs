@@ -6,6 +6,7 @@ pub mod keys;
 pub mod limits;
 pub mod onetime;
 pub mod password;
+pub mod revocations;
 pub mod routes;
 pub mod sessions;
 pub mod store;

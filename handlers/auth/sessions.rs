@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::extract::revoked_key;
+use super::revocations;
 use super::store::{self, SessionDoc};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
@@ -222,13 +222,8 @@ async fn end_session(
     session_id: &str,
     reason: &str,
 ) -> ApiResult<()> {
-    let access_ttl = state.settings.auth.access_token_ttl + Duration::from_secs(60);
     // The cache mark first: from this moment no access token of the session passes.
-    state
-        .stores
-        .cache
-        .set(&revoked_key(session_id), reason, access_ttl)
-        .await?;
+    revocations::mark(state, session_id, reason).await?;
     store::update_session(state, user_id, session_id, |mut session| {
         let change = if session.revoked_at.is_some() {
             Change::Keep(())
@@ -240,7 +235,8 @@ async fn end_session(
         std::future::ready(Ok((session, change)))
     })
     .await?;
-    Ok(())
+    // Again, now that the document says so (see `revocations::mark`).
+    revocations::mark(state, session_id, reason).await
 }
 
 /// The user's live sessions, most recently used first.

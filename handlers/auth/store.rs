@@ -127,6 +127,21 @@ pub async fn live_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<Ses
     Ok(sessions(state).query_all(Some(user_id), &query).await?)
 }
 
+/// Every session (of any user) ended at or after `since`, for rebuilding the revocation marks.
+pub async fn sessions_ended_since(
+    state: &AppState,
+    since: DateTime<Utc>,
+) -> ApiResult<Vec<SessionDoc>> {
+    let query = Query::default()
+        .filter(Filter::new(
+            "revokedAt",
+            Cmp::Gte,
+            since.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        ))
+        .limit(500);
+    Ok(sessions(state).query_all(None, &query).await?)
+}
+
 /// Every session of the user, ended ones too (for the data export).
 pub async fn all_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
     let query = Query::default().limit(500);

@@ -129,13 +129,9 @@ pub async fn connect(state: AppState, invocation: Invocation) -> anyhow::Result<
     // outlives every client token (access token lifetime + 60 s >= 15 min).
     let session = claim(&invocation, "sid");
     let ended = match &session {
-        Some(sid) => {
-            state
-                .stores
-                .cache
-                .exists(&crate::auth::extract::revoked_key(sid))
-                .await?
-        }
+        Some(sid) => crate::auth::revocations::is_revoked(&state, sid)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail))?,
         None => true,
     };
     if ended {

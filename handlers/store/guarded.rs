@@ -284,6 +284,10 @@ impl Cache for GuardedCache {
         let d = Some(self.deadlines.cache);
         self.breaker.run(d, self.inner.get(key)).await
     }
+    async fn get_many(&self, keys: &[&str]) -> StoreResult<Vec<Option<String>>> {
+        let d = Some(self.deadlines.cache);
+        self.breaker.run(d, self.inner.get_many(keys)).await
+    }
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
         let d = Some(self.deadlines.cache);
         self.breaker.run(d, self.inner.set(key, value, ttl)).await

@@ -51,6 +51,9 @@ pub enum StoreError {
     /// A read-modify-write of a document in this container lost the race too many times.
     #[error("{0}: too many concurrent changes")]
     Contended(&'static str),
+    /// A container or queue this app needs does not exist (readiness names it); answered 503.
+    #[error("{0} does not exist")]
+    Missing(String),
     /// The backend could not be reached or is throttling; worth retrying.
     #[error("backend unavailable: {0}")]
     Unavailable(anyhow::Error),
@@ -305,6 +308,8 @@ pub trait Secrets: Send + Sync {
 #[async_trait]
 pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Several keys in one round trip (Redis `MGET`), in the order asked.
+    async fn get_many(&self, keys: &[&str]) -> StoreResult<Vec<Option<String>>>;
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()>;
     /// Sets only if absent; returns whether it was set (locks, idempotency keys).
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<bool>;

@@ -32,6 +32,11 @@ impl Cache for PrefixedCache {
     async fn get(&self, key: &str) -> StoreResult<Option<String>> {
         self.inner.get(&self.key(key)).await
     }
+    async fn get_many(&self, keys: &[&str]) -> StoreResult<Vec<Option<String>>> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.inner.get_many(&keys).await
+    }
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
         self.inner.set(&self.key(key), value, ttl).await
     }

@@ -128,6 +128,10 @@ pub struct UserDoc {
     /// The `avatar` file completed last (readable by anyone signed in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_file_id: Option<String>,
+    /// Set when repeated wrong passwords lock the account: kept with the account, so losing
+    /// the cache (where the count of failures lives) does not unlock it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 crate::document!(UserDoc, USERS, id);

@@ -148,7 +148,7 @@ pub async fn change_password(
         &state,
         Some(&stored.email),
         &change.current_password,
-        stored.password_hash.as_deref(),
+        Some(&stored),
     )
     .await?;
     let mut errors = FieldErrors::new();
@@ -260,7 +260,7 @@ pub async fn delete_me(
         &state,
         Some(&stored.email),
         &request.password,
-        stored.password_hash.as_deref(),
+        Some(&stored),
     )
     .await?;
     if !ok {

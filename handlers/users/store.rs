@@ -135,6 +135,13 @@ pub async fn stamp_login(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiRe
     Ok(())
 }
 
+/// Records the end of a lockout on the account (see `UserDoc::locked_until`).
+pub async fn lock_until(state: &AppState, id: &str, until: DateTime<Utc>) -> ApiResult<()> {
+    let lock = PatchOp::Set("/lockedUntil".into(), serde_json::json!(until));
+    users(state).patch(id, id, &[lock], None).await?;
+    Ok(())
+}
+
 /// A page of users whose email or name contains `search` (lower-case), across partitions, so
 /// in the store's own order (see `Documents::query`).
 pub async fn page(

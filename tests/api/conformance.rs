@@ -38,6 +38,7 @@ both!(
     queues_visibility_and_redelivery,
     cache_ttl_and_incr,
     cache_sets_and_set_nx,
+    cache_get_many_answers_in_order,
     secrets_versions,
     collection_update_with_retries_keeps_and_creates_once,
 );
@@ -50,6 +51,7 @@ fn is<T: std::fmt::Debug>(result: Result<T, StoreError>, want: &str) {
         Err(StoreError::BadInput(_)) => "BadInput",
         Err(StoreError::Contended(_)) => "Contended",
         Err(StoreError::Unavailable(_)) => "Unavailable",
+        Err(StoreError::Missing(_)) => "Missing",
         Err(StoreError::Other(_)) => "Other",
         Ok(_) => "Ok",
     };
@@ -695,6 +697,22 @@ async fn cache_ttl_and_incr(app: &TestApp) {
     assert_eq!(cache.ttl(&k("forever")).await.unwrap(), None);
     cache.del(&k("forever")).await.unwrap();
     assert_eq!(cache.get(&k("forever")).await.unwrap(), None);
+}
+
+async fn cache_get_many_answers_in_order(app: &TestApp) {
+    let cache = &app.stores().cache;
+    let k = |s: &str| format!("{}:{s}", app.unique);
+    let minute = Duration::from_secs(60);
+    cache.set(&k("a"), "1", minute).await.unwrap();
+    cache.set(&k("c"), "3", minute).await.unwrap();
+    let got = cache.get_many(&[&k("a"), &k("b"), &k("c")]).await.unwrap();
+    assert_eq!(got, vec![Some("1".into()), None, Some("3".into())]);
+    // One key is a list of one, not a bare value.
+    assert_eq!(
+        cache.get_many(&[&k("c")]).await.unwrap(),
+        vec![Some("3".into())]
+    );
+    assert!(cache.get_many(&[]).await.unwrap().is_empty());
 }
 
 async fn cache_sets_and_set_nx(app: &TestApp) {

@@ -13,13 +13,13 @@ use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
 use crate::http::signup_token;
 
 /// A redis-server of this test's own on a fixed loopback port, so it can be restarted there.
-struct OwnRedis {
+pub struct OwnRedis {
     port: u16,
     child: Option<Child>,
 }
 
 impl OwnRedis {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -35,7 +35,7 @@ impl OwnRedis {
     }
 
     /// Starts the server (empty: no persistence) and waits until it accepts connections.
-    fn restart(&mut self) {
+    pub fn restart(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -51,7 +51,7 @@ impl OwnRedis {
         }
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -74,7 +74,7 @@ impl Drop for OwnRedis {
     }
 }
 
-async fn app_on(redis: &OwnRedis) -> TestApp {
+pub async fn app_on(redis: &OwnRedis) -> TestApp {
     let settings = vec![
         ("REDIS_URL".to_owned(), redis.url()),
         // The production deadline, which the shared test settings widen.

@@ -37,6 +37,7 @@ macro_rules! both {
 mod account_security;
 mod accounts;
 mod audit;
+mod cache_loss;
 mod chat;
 mod conformance;
 mod cors;

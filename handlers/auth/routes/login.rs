@@ -51,12 +51,11 @@ pub async fn login(
         None => None,
     };
     // Unknown and known addresses take the same path (lockout, hash cost, answers).
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let ok = limits::verify_password(
         &state,
         email.as_ref().map(Email::as_str),
         &request.password,
-        hash,
+        user.as_ref(),
     )
     .await?;
     let user = match user {

@@ -154,6 +154,7 @@ pub async fn signup(
         last_login_at: Some(now),
         search_text: String::new(),
         avatar_file_id: None,
+        locked_until: None,
     };
     users::create(&state, &user).await?;
     if let Admission::Invited(invite) = &admission {

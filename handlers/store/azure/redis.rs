@@ -90,6 +90,21 @@ impl Cache for RedisCache {
             .await
     }
 
+    async fn get_many(&self, keys: &[&str]) -> StoreResult<Vec<Option<String>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.traced("mget", async move {
+            // `mget` with one key would answer a bare value, not a list: always ask by command.
+            let values: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(keys)
+                .query_async(&mut self.conn().await?)
+                .await?;
+            Ok(values)
+        })
+        .await
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
         self.traced("set", async move {
             let mut conn = self.conn().await?;

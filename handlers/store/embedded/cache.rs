@@ -58,6 +58,14 @@ impl Cache for MemoryCache {
         })
     }
 
+    async fn get_many(&self, keys: &[&str]) -> StoreResult<Vec<Option<String>>> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
         self.with(key, |m| {
             m.insert(
