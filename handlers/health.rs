@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::AppJson;
 use crate::state::AppState;
-use crate::store::{Backend, BreakerState, StoreResult};
+use crate::store::{Backend, BreakerState, StoreError, StoreResult};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -37,6 +37,10 @@ pub struct DependencyStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "closed")]
     pub breaker: Option<BreakerState>,
+    /// What a `down` dependency lacks: a container or queue this app needs that does not
+    /// exist (`container users`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -62,16 +66,23 @@ pub struct ReadinessCache(tokio::sync::Mutex<Option<(Instant, Arc<Answer>)>>);
 /// One probe's status code and body.
 type Answer = (StatusCode, Readiness);
 
-async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) -> &'static str {
+/// A dependency's status, and what it lacks when that is why it is down.
+type Checked = (&'static str, Option<String>);
+
+async fn check(name: &'static str, ping: impl Future<Output = StoreResult<()>>) -> Checked {
     match tokio::time::timeout(PING_TIMEOUT, ping).await {
-        Ok(Ok(())) => "ok",
+        Ok(Ok(())) => ("ok", None),
+        Ok(Err(StoreError::Missing(what))) => {
+            tracing::warn!(dependency = name, "readiness check: {what} does not exist");
+            ("down", Some(what))
+        }
         Ok(Err(e)) => {
             tracing::warn!(dependency = name, "readiness check failed: {e}");
-            "down"
+            ("down", None)
         }
         Err(_) => {
             tracing::warn!(dependency = name, "readiness check timed out");
-            "timeout"
+            ("timeout", None)
         }
     }
 }
@@ -113,7 +124,7 @@ async fn probe(state: &AppState) -> Answer {
         .all()
         .into_iter()
         .zip(statuses)
-        .map(|((name, backend), status)| {
+        .map(|((name, backend), (status, missing))| {
             let breaker = s
                 .breakers
                 .iter()
@@ -123,11 +134,12 @@ async fn probe(state: &AppState) -> Answer {
                 backend,
                 status,
                 breaker,
+                missing,
             };
             (name, dependency)
         })
         .collect();
-    let ready = statuses.iter().all(|s| *s == "ok");
+    let ready = dependencies.values().all(|d| d.status == "ok");
     let code = if ready {
         StatusCode::OK
     } else {

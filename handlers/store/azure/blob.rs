@@ -434,11 +434,21 @@ impl Blobs for AzureBlobs {
         Ok(url)
     }
 
+    /// The account answers and every container exists: one missing is made (as a write
+    /// would), and named when that fails.
     async fn ping(&self) -> StoreResult<()> {
-        self.service
-            .get_properties(None)
-            .await
-            .map(|_| ())
-            .map_err(store_error)
+        for name in crate::store::schema::BLOB_CONTAINERS {
+            match self.container(name).get_properties(None).await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, "ContainerNotFound") => {
+                    if let Err(e) = self.create_container(name).await {
+                        tracing::warn!("blob container {name} is missing and was not made: {e}");
+                        return Err(StoreError::Missing(format!("blob container {name}")));
+                    }
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(())
     }
 }

@@ -515,19 +515,43 @@ impl Documents for CosmosDocuments {
         Ok(0)
     }
 
+    /// The account answers and every container exists. With the key a missing one is made
+    /// again (an emulator restarted empty); without it, it is named: infra must make it.
     async fn ping(&self) -> StoreResult<()> {
         self.traced("ping", "account", async move {
             let client = self.client().await?;
-            if self.key.is_some() {
-                // With the key the database is made on first use; making sure of it here is
-                // idempotent and proves the account answers.
-                match client.create_database(&self.database, None).await {
-                    Ok(_) => return Ok(()),
-                    Err(e) if e.status().is_conflict() => return Ok(()),
-                    Err(e) => return Err(e.into()),
+            let database = client.database_client(&self.database);
+            let reads = crate::store::schema::CONTAINERS.iter().map(|spec| {
+                let database = &database;
+                async move {
+                    let read = match database.container_client(spec.name, None).await {
+                        Ok(container) => container.read(None).await.map(|_| ()),
+                        Err(e) => Err(e),
+                    };
+                    match read.map_err(StoreError::from) {
+                        Err(StoreError::NotFound) => Some(spec.name),
+                        _ => None,
+                    }
                 }
+            });
+            let missing: Vec<&str> = futures::future::join_all(reads)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            let Some(first) = missing.first() else {
+                // Every container read found it (or failed for another reason, which the
+                // database read below reports).
+                database.read(None).await?;
+                return Ok(());
+            };
+            if self.key.is_none() {
+                return Err(StoreError::Missing(format!("container {first}")));
             }
-            client.database_client(&self.database).read(None).await?;
+            for name in &missing {
+                self.containers.lock().await.remove(*name);
+                self.container(name).await?;
+            }
             Ok(())
         })
         .await

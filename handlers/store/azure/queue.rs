@@ -168,11 +168,29 @@ impl Queues for AzureQueues {
             .map_err(receipt_error)
     }
 
+    /// The account answers and every queue exists: one missing is made (as a send would),
+    /// and named when that fails.
     async fn ping(&self) -> StoreResult<()> {
-        self.service
-            .get_properties(None)
-            .await
-            .map(|_| ())
-            .map_err(store_error)
+        for name in crate::store::schema::QUEUES {
+            let client = self.queue(name)?;
+            match client.get_properties(None).await {
+                Ok(_) => {}
+                Err(e)
+                    if queue_missing(&e)
+                        || e.http_status().is_some_and(|s| u16::from(s) == 404) =>
+                {
+                    match client.create(None).await {
+                        Ok(_) => {}
+                        Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 409) => {}
+                        Err(e) => {
+                            tracing::warn!("queue {name} is missing and was not made: {e}");
+                            return Err(StoreError::Missing(format!("queue {name}")));
+                        }
+                    }
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(())
     }
 }
