@@ -85,6 +85,7 @@ var cosmosContainers = [
   { name: 'audit', partitionKey: '/day', ttl: true }
   { name: 'jobs', partitionKey: '/id', ttl: true }
   { name: 'metrics', partitionKey: '/metric', ttl: false }
+  { name: 'outbox', partitionKey: '/id', ttl: true }
 ]
 var blobContainers = ['files', 'thumbnails', 'archives', 'backups']
 var queues = ['thumbnails', 'emails', 'erasures']

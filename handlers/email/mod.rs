@@ -7,12 +7,12 @@ pub mod acs;
 pub mod mailbox;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ApiResult;
 use crate::settings::Settings;
-use crate::store::{Queues, StoreResult};
+use crate::state::AppState;
 
 /// The outbox queue's name.
 pub const QUEUE: &str = "emails";
@@ -48,10 +48,10 @@ impl Email {
     }
 }
 
-/// Puts an email in the outbox.
-pub async fn enqueue(queues: &dyn Queues, email: &Email) -> StoreResult<()> {
+/// Puts an email in the outbox (see `jobs::outbox`): it is recorded before it is queued.
+pub async fn enqueue(state: &AppState, email: &Email) -> ApiResult<()> {
     let body = serde_json::to_string(email).expect("an email serialises");
-    queues.send(QUEUE, &body, Duration::ZERO).await
+    crate::jobs::outbox::enqueue(state, QUEUE, body).await
 }
 
 /// Where emails are delivered.

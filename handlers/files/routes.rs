@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::time::Duration;
 use utoipa::ToSchema;
 
 use super::model::{
@@ -190,6 +189,15 @@ pub async fn complete(
         .await?
         .ok_or_else(no_upload)?;
     if file.status == FileStatus::Ready {
+        // A retried `complete` of a file whose thumbnail is still pending a while after the
+        // first asks for it again (the job is idempotent; the wait keeps retries from
+        // flooding the queue).
+        let stale = file
+            .completed_at
+            .is_some_and(|at| Utc::now() - at > chrono::Duration::minutes(1));
+        if file.thumbnail.status == ThumbnailStatus::Pending && stale {
+            request_thumbnail(&state, &file).await?;
+        }
         return Ok(AppJson(Completed {
             file: files::view(&state, &file).await?,
         }));
@@ -234,16 +242,7 @@ pub async fn complete(
         }));
     }
     if file.thumbnail.status == ThumbnailStatus::Pending {
-        let message = json!({"fileId": file.id, "ownerId": file.owner_id}).to_string();
-        // The file is stored; a lost thumbnail request leaves it `pending`, not the upload.
-        if let Err(e) = state
-            .stores
-            .queues
-            .send(THUMBNAIL_QUEUE, &message, Duration::ZERO)
-            .await
-        {
-            tracing::warn!(file = %file.id, "thumbnail not queued: {e}");
-        }
+        request_thumbnail(&state, &file).await?;
     }
     if file.category == Category::Avatar {
         set_avatar(&state, &user.user_id, &file.id).await?;
@@ -252,6 +251,13 @@ pub async fn complete(
     Ok(AppJson(Completed {
         file: files::view(&state, &file).await?,
     }))
+}
+
+/// Asks the `thumbnails` function for the file's thumbnail, through the outbox: a queue that
+/// is down delays it, never loses it.
+async fn request_thumbnail(state: &AppState, file: &FileDoc) -> ApiResult<()> {
+    let message = json!({"fileId": file.id, "ownerId": file.owner_id}).to_string();
+    crate::jobs::outbox::enqueue(state, THUMBNAIL_QUEUE, message).await
 }
 
 /// Makes `file_id` the user's avatar and deletes the one it replaces.

@@ -157,8 +157,8 @@ async fn submit(
             submission.name, submission.email, submission.id
         );
         let mail = Mail::new("form-notification", to, &format!("New {kind} form"), &text);
-        // The submission is stored; a notification that cannot be queued is not worth a retry.
-        if let Err(e) = email::enqueue(state.stores.queues.as_ref(), &mail).await {
+        // The submission is stored; a notification that cannot even be recorded must not fail it.
+        if let Err(e) = email::enqueue(state, &mail).await {
             tracing::warn!("form notification not queued: {e}");
         }
     }

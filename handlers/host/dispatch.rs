@@ -100,6 +100,13 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "outbox",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::jobs::outbox::run(state, inv)),
+                },
+            ),
+            (
                 "emails",
                 Registered {
                     trigger_type: "queueTrigger",

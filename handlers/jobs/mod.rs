@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cleanup;
 pub mod emails;
 pub mod erase;
+pub mod outbox;
 pub mod rotate_keys;
 pub mod thumbnails;
 

@@ -37,6 +37,7 @@ pub const ACTIVITY: ContainerSpec = c("activity", "/userId", true);
 pub const AUDIT: ContainerSpec = c("audit", "/day", true);
 pub const JOBS: ContainerSpec = c("jobs", "/id", true);
 pub const METRICS: ContainerSpec = c("metrics", "/metric", false);
+pub const OUTBOX: ContainerSpec = c("outbox", "/id", true);
 
 /// Every container, in the order backups and the infrastructure list them.
 pub const CONTAINERS: &[ContainerSpec] = &[
@@ -58,6 +59,7 @@ pub const CONTAINERS: &[ContainerSpec] = &[
     AUDIT,
     JOBS,
     METRICS,
+    OUTBOX,
 ];
 
 pub fn container(name: &str) -> Option<&'static ContainerSpec> {

@@ -240,12 +240,7 @@ async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
     // is queued, so the job finds the claim gone or a new account's, which it leaves alone).
     users::release_email(state, target).await?;
     let message = serde_json::json!({"userId": target.id}).to_string();
-    state
-        .stores
-        .queues
-        .send(ERASE_QUEUE, &message, std::time::Duration::ZERO)
-        .await?;
-    Ok(())
+    crate::jobs::outbox::enqueue(state, ERASE_QUEUE, message).await
 }
 
 #[utoipa::path(delete, operation_id = "deleteMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,

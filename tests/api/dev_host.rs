@@ -133,7 +133,7 @@ async fn outbox_delivers(kind: Kind) {
     let app = spawn_app(kind).await;
     let to = format!("{}@example.com", app.unique);
     let email = portal_api::email::Email::new("verification", &to, "Welcome", "Click the link");
-    portal_api::email::enqueue(app.stores().queues.as_ref(), &email)
+    portal_api::email::enqueue(&app.state, &email)
         .await
         .unwrap();
     let delivered = eventually("the email in the mailbox", Duration::from_secs(10), || {

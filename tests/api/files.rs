@@ -57,7 +57,7 @@ async fn ticket(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     .await
 }
 
-async fn new_ticket(
+pub async fn new_ticket(
     app: &TestApp,
     token: &str,
     category: &str,
@@ -76,7 +76,7 @@ async fn new_ticket(
 }
 
 /// PUTs `bytes` to the ticket's URL with the headers it names, as a browser would.
-async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
+pub async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
     assert_eq!(ticket["method"], "PUT");
     let mut request = app.client.put(ticket["uploadUrl"].as_str().unwrap());
     for (name, value) in ticket["headers"].as_object().unwrap() {
@@ -85,7 +85,7 @@ async fn put(app: &TestApp, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response
     request.body(bytes).send().await.unwrap()
 }
 
-async fn complete(app: &TestApp, token: &str, file_id: &str) -> reqwest::Response {
+pub async fn complete(app: &TestApp, token: &str, file_id: &str) -> reqwest::Response {
     call(
         app,
         Method::POST,
@@ -113,7 +113,7 @@ async fn upload(
     body["file"].clone()
 }
 
-async fn get_file(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
+pub async fn get_file(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
     call(
         app,
         Method::GET,

@@ -60,6 +60,7 @@ mod keyvault_fake;
 mod lifecycle;
 mod openapi;
 mod packaging;
+mod queue_faults;
 mod realtime;
 mod realtime_rights;
 mod security;

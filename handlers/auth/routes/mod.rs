@@ -72,8 +72,7 @@ fn link(state: &AppState, path: &str, token: &str) -> String {
 }
 
 async fn send(state: &AppState, mail: Mail) -> ApiResult<()> {
-    email::enqueue(state.stores.queues.as_ref(), &mail).await?;
-    Ok(())
+    email::enqueue(state, &mail).await
 }
 
 /// Starts a session and answers with the token pair (and the refresh cookie).
