@@ -177,7 +177,7 @@ fn bound(
     None
 }
 
-#[utoipa::path(get, operation_id = "listAuditEntries", path = "/api/v1/admin/audit", tag = "users", security(("bearer" = [])), params(AuditParams),
+#[utoipa::path(get, operation_id = "listAuditEntries", path = "/api/v1/admin/audit", tag = "users", security(("bearer" = ["admin"])), params(AuditParams),
     responses(
         (status = 200, description = "Audit entries, newest first, a page at a time", body = AuditPage),
         (status = 400, description = "`VALIDATION_FAILED` (a bad or too wide range) or `INVALID_REQUEST` (a cursor this API did not issue)", body = Problem),

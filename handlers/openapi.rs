@@ -77,6 +77,24 @@ fn add_universal(operation: &mut Operation) {
             false,
         );
     }
+    // Admin operations name the role in their requirement (`"bearer" = ["admin"]`, as
+    // OpenAPI 3.1 allows for non-OAuth schemes): the stored role is checked on every call.
+    let admin_only = operation.security.as_ref().is_some_and(|s| {
+        s.iter().any(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.get("bearer").cloned())
+                .is_some_and(|roles| roles == serde_json::json!(["admin"]))
+        })
+    });
+    if admin_only {
+        add(
+            operation,
+            "403",
+            "The caller is not an active admin (`FORBIDDEN`)",
+            false,
+        );
+    }
     if has_path_parameter {
         // A path segment that names nothing, or that no route matches.
         add(operation, "404", "`NOT_FOUND`", false);

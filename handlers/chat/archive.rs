@@ -435,7 +435,7 @@ pub struct ArchivePage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, operation_id = "listArchives", path = "/api/v1/admin/archives", tag = "chat", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listArchives", path = "/api/v1/admin/archives", tag = "chat", security(("bearer" = ["admin"])), params(ListParams),
     responses((status = 200, description = "Archived parts, by conversation and day", body = ArchivePage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -479,7 +479,7 @@ pub struct Restored {
     pub messages: u64,
 }
 
-#[utoipa::path(post, operation_id = "restoreArchive", path = "/api/v1/admin/archives/restore", tag = "chat", security(("bearer" = [])), request_body = RestoreRequest,
+#[utoipa::path(post, operation_id = "restoreArchive", path = "/api/v1/admin/archives/restore", tag = "chat", security(("bearer" = ["admin"])), request_body = RestoreRequest,
     responses(
         (status = 200, description = "The days' messages are live again and their parts removed", body = Restored),
         (status = 400, description = "`VALIDATION_FAILED`", body = Problem),

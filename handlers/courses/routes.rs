@@ -176,7 +176,7 @@ pub async fn get_one(
     etag::json(&headers, &course, CATALOG_CACHE_CONTROL)
 }
 
-#[utoipa::path(post, operation_id = "createCourse", path = "/api/v1/courses", tag = "courses", security(("bearer" = [])), request_body = CourseInput,
+#[utoipa::path(post, operation_id = "createCourse", path = "/api/v1/courses", tag = "courses", security(("bearer" = ["admin"])), request_body = CourseInput,
     responses((status = 201, description = "Created", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -233,7 +233,7 @@ impl CoursePatch {
     }
 }
 
-#[utoipa::path(patch, operation_id = "updateCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])), request_body = CoursePatch,
+#[utoipa::path(patch, operation_id = "updateCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin"])), request_body = CoursePatch,
     params(("id" = String, Path, description = "Course id")),
     responses((status = 200, description = "Updated", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such course", body = Problem)))]
 pub async fn update(
@@ -263,7 +263,7 @@ pub async fn update(
     Ok(AppJson(course.view()))
 }
 
-#[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "Course id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such course", body = Problem)))]
 pub async fn delete(

@@ -232,7 +232,7 @@ fn when(
     }
 }
 
-#[utoipa::path(get, operation_id = "getDashboardMetrics", path = "/api/v1/dashboard/metrics", tag = "dashboard", security(("bearer" = [])), params(MetricParams),
+#[utoipa::path(get, operation_id = "getDashboardMetrics", path = "/api/v1/dashboard/metrics", tag = "dashboard", security(("bearer" = ["admin"])), params(MetricParams),
     responses((status = 200, description = "The series, one point per interval, zeros included", body = Series), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn metrics(
     State(state): State<AppState>,

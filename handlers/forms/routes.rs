@@ -307,7 +307,7 @@ fn filters(
     }
 }
 
-#[utoipa::path(get, operation_id = "listForms", path = "/api/v1/forms", tag = "forms", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listForms", path = "/api/v1/forms", tag = "forms", security(("bearer" = ["admin"])), params(ListParams),
     responses((status = 200, description = "Submissions matching the filters", body = SubmissionPage), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -328,7 +328,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, operation_id = "exportForms", path = "/api/v1/forms/export.csv", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "exportForms", path = "/api/v1/forms/export.csv", tag = "forms", security(("bearer" = ["admin"])),
     params(("type" = Option<String>, Query, description = "contact, interest or referral"), ("from" = Option<String>, Query, description = "RFC 3339 time or date"), ("to" = Option<String>, Query, description = "RFC 3339 time or date")),
     responses((status = 200, description = "The submissions as CSV", content_type = "text/csv"), (status = 400, description = "`VALIDATION_FAILED` (bad filter)", body = Problem)))]
 pub async fn export_csv(
@@ -427,7 +427,7 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Submission> {
     store::get(state, id).await?.ok_or_else(no_form)
 }
 
-#[utoipa::path(get, operation_id = "getForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "The submission", body = Submission), (status = 404, description = "No such form", body = Problem)))]
 pub async fn get_one(
@@ -438,7 +438,7 @@ pub async fn get_one(
     Ok(AppJson(load(&state, &id).await?))
 }
 
-#[utoipa::path(patch, operation_id = "updateForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = [])), request_body = Review,
+#[utoipa::path(patch, operation_id = "updateForm", path = "/api/v1/forms/{id}", tag = "forms", security(("bearer" = ["admin"])), request_body = Review,
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "Updated; the change is in the audit trail", body = Submission), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such form", body = Problem)))]
 pub async fn update(
@@ -503,7 +503,7 @@ pub async fn update(
     Ok(AppJson(submission))
 }
 
-#[utoipa::path(get, operation_id = "getFormAudit", path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getFormAudit", path = "/api/v1/forms/{id}/audit", tag = "forms", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "Submission id")),
     responses((status = 200, description = "Every change, oldest first", body = AuditList), (status = 404, description = "No such form", body = Problem)))]
 pub async fn audit(

@@ -268,7 +268,7 @@ pub async fn delete_me(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users", security(("bearer" = ["admin"])), params(ListParams),
     responses((status = 200, description = "Users matching the search, a page at a time", body = UserPage), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -295,7 +295,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, operation_id = "getUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", body = User), (status = 404, description = "No such user", body = Problem)))]
 pub async fn get_one(
@@ -309,7 +309,7 @@ pub async fn get_one(
     Ok(AppJson(User::from(&user)))
 }
 
-#[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = AdminPatch,
+#[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])), request_body = AdminPatch,
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
 pub async fn update_one(
@@ -353,7 +353,7 @@ pub async fn update_one(
     Ok(AppJson(User::from(&updated)))
 }
 
-#[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
 pub async fn delete_one(

@@ -1290,6 +1290,9 @@ export interface components {
              * @example closed
              */
             breaker?: string | null;
+            /** @description What a `down` dependency lacks: a container or queue this app needs that does not
+             *     exist (`container users`). */
+            missing?: string | null;
             /** @description `ok`, `down` or `timeout`. */
             status: string;
         };
@@ -4994,6 +4997,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such course */
             404: {
                 headers: {
@@ -5072,6 +5084,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6558,6 +6579,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
             429: {
                 headers: {
@@ -6808,6 +6838,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such form */
             404: {
                 headers: {
@@ -6886,6 +6925,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6985,6 +7033,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8347,6 +8404,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such user */
             404: {
                 headers: {
@@ -8419,6 +8485,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8504,6 +8579,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

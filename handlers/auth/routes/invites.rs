@@ -42,7 +42,7 @@ pub struct InviteView {
 
 const INVITE_DAYS: i64 = 7;
 
-#[utoipa::path(post, operation_id = "createInvite", path = "/api/v1/auth/invites", tag = "auth", security(("bearer" = [])), request_body = InviteRequest,
+#[utoipa::path(post, operation_id = "createInvite", path = "/api/v1/auth/invites", tag = "auth", security(("bearer" = ["admin"])), request_body = InviteRequest,
     responses((status = 201, description = "Invite created and emailed", body = InviteCreated), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn create_invite(
     State(state): State<AppState>,
