@@ -91,7 +91,7 @@ pub async fn app_on(redis: &OwnRedis) -> TestApp {
 }
 
 /// `GET users/me` signed in: its status, problem code and how long it took.
-async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Duration) {
+pub async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Duration) {
     let started = Instant::now();
     let response = app
         .client
@@ -112,21 +112,30 @@ async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Duration) {
 
 /// During the fault: every answer is a fast 503 `UNAVAILABLE` (never a revoked token let in).
 async fn expect_fast_503s(app: &TestApp, token: &str, what: &str) {
-    let mut slowest = Duration::ZERO;
-    for _ in 0..12 {
-        let (status, code, took) = me(app, token).await;
-        assert_eq!(
-            status, 503,
-            "{what}: users/me while the cache is unreachable"
-        );
-        assert_eq!(code.as_deref(), Some("UNAVAILABLE"));
-        slowest = slowest.max(took);
-    }
+    let times = expect_503s(app, token, "cache", what).await;
+    let slowest = times.iter().max().copied().unwrap_or_default();
     assert!(
         slowest < Duration::from_secs(1),
         "{what}: slowest answer {slowest:?}"
     );
-    println!("cache {what}: slowest of 12 answers {slowest:?}");
+}
+
+/// Twelve signed-in requests during a fault of `dependency`: each a 503 `UNAVAILABLE` with
+/// `Retry-After`; readyz says the dependency is not ok and its breaker open. Answers the times.
+pub async fn expect_503s(
+    app: &TestApp,
+    token: &str,
+    dependency: &str,
+    what: &str,
+) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..12 {
+        let (status, code, took) = me(app, token).await;
+        assert_eq!(status, 503, "{what}: users/me while {dependency} is out");
+        assert_eq!(code.as_deref(), Some("UNAVAILABLE"));
+        times.push(took);
+    }
+    println!("{dependency} {what}: answer times {times:?}");
     let readyz: Value = app
         .client
         .get(format!("{}/api/readyz", app.address))
@@ -136,19 +145,23 @@ async fn expect_fast_503s(app: &TestApp, token: &str, what: &str) {
         .json()
         .await
         .expect("readyz answers JSON");
-    assert_ne!(readyz["dependencies"]["cache"]["status"], "ok", "{readyz}");
-    assert_eq!(
-        readyz["dependencies"]["cache"]["breaker"], "open",
+    assert_ne!(
+        readyz["dependencies"][dependency]["status"], "ok",
         "{readyz}"
     );
+    assert_eq!(
+        readyz["dependencies"][dependency]["breaker"], "open",
+        "{readyz}"
+    );
+    times
 }
 
 /// After the fault: requests succeed again within 10 s, with no restart of the handler.
-async fn expect_recovery(app: &TestApp, token: &str, what: &str) {
+pub async fn expect_recovery(app: &TestApp, token: &str, what: &str) {
     let started = Instant::now();
     loop {
         if me(app, token).await.0 == 200 {
-            println!("cache {what}: recovered in {:?}", started.elapsed());
+            println!("{what}: recovered in {:?}", started.elapsed());
             return;
         }
         assert!(
@@ -169,10 +182,10 @@ async fn a_stopped_or_hung_cache_answers_fast_and_recovers() {
     redis.stop();
     expect_fast_503s(&app, &token, "stopped").await;
     redis.restart();
-    expect_recovery(&app, &token, "stopped").await;
+    expect_recovery(&app, &token, "cache stopped").await;
 
     redis.signal("-STOP");
     expect_fast_503s(&app, &token, "paused").await;
     redis.signal("-CONT");
-    expect_recovery(&app, &token, "paused").await;
+    expect_recovery(&app, &token, "cache paused").await;
 }

@@ -41,6 +41,7 @@ mod cache_loss;
 mod chat;
 mod conformance;
 mod cors;
+mod cosmos_faults;
 mod courses;
 mod coverage;
 mod dashboard;
