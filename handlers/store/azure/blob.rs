@@ -59,6 +59,15 @@ fn account_of(storage: &StorageSettings) -> String {
 pub(crate) fn shared_key_options(storage: &StorageSettings) -> (ClientOptions, Option<SharedKey>) {
     let mut options = ClientOptions {
         transport: Some(super::transport::shared()),
+        // The SDK's default is 8 tries over up to a minute: a service that is down must fail
+        // the call at once (its deadline and breaker are in store/guarded.rs), and a request
+        // that needs the work done later records it in the outbox instead of waiting. One
+        // quick retry still covers a dropped connection or a single transient answer.
+        retry: azure_core::http::RetryOptions::fixed(azure_core::http::FixedRetryOptions {
+            delay: azure_core::time::Duration::milliseconds(100),
+            max_retries: 1,
+            max_total_elapsed: azure_core::time::Duration::seconds(1),
+        }),
         ..Default::default()
     };
     let key = match storage {
