@@ -110,13 +110,26 @@ pub async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Duration) {
     (status, body["code"].as_str().map(str::to_owned), took)
 }
 
-/// During the fault: every answer is a fast 503 `UNAVAILABLE` (never a revoked token let in).
+/// During the fault: every signed-in answer is a fast 503 `UNAVAILABLE` (never a revoked
+/// token let in), while the public catalog degrades to the documents store and answers.
 async fn expect_fast_503s(app: &TestApp, token: &str, what: &str) {
     let times = expect_503s(app, token, "cache", what).await;
     let slowest = times.iter().max().copied().unwrap_or_default();
     assert!(
         slowest < Duration::from_secs(1),
         "{what}: slowest answer {slowest:?}"
+    );
+    let started = Instant::now();
+    let catalog = app.get("/api/v1/courses").await;
+    let took = started.elapsed();
+    assert_eq!(
+        catalog.status(),
+        200,
+        "{what}: the catalog without its cache"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "{what}: the catalog took {took:?}"
     );
 }
 

@@ -1,5 +1,7 @@
 //! Health, readiness, OpenAPI and the shared HTTP behaviour (request ids, problem answers).
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::helpers::{Kind, spawn_app};
@@ -59,6 +61,36 @@ async fn readyz_names_what_is_down() {
     assert_eq!(body["dependencies"]["cache"]["backend"], "azure");
     assert_ne!(body["dependencies"]["cache"]["status"], "ok");
     assert_eq!(body["dependencies"]["documents"]["status"], "ok");
+}
+
+/// A storage account that lost a container (an operator's mistake, an account restored empty):
+/// readyz checks every container the app needs, not only that the account answers, and makes
+/// a missing one again (as a write would; named as `missing` when that fails).
+#[tokio::test]
+async fn readyz_makes_a_lost_blob_container_again() {
+    let connection = crate::emulators::storage_account();
+    let app = crate::helpers::spawn_app_with(
+        Kind::Azure,
+        crate::helpers::Options {
+            settings: vec![("STORAGE_CONNECTION_STRING".into(), connection.clone())],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(app.get("/api/readyz").await.status(), 200);
+    let container = |action: &str| {
+        crate::emulators::node_script("blob-container.mjs", &[&connection, "thumbnails", action])
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(container("delete"), "true");
+    assert_eq!(container("exists"), "false");
+    // Past the 5 s the last probe's answer is served for.
+    tokio::time::sleep(portal_api::health::READY_CACHE + Duration::from_millis(200)).await;
+    let response = app.get("/api/readyz").await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["dependencies"]["blobs"]["status"], "ok", "{body}");
+    assert_eq!(container("exists"), "true");
 }
 
 #[tokio::test]
