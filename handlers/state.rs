@@ -10,9 +10,22 @@ use crate::settings::Settings;
 use crate::store::Stores;
 use crate::store::embedded::FolderBlobs;
 
-/// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
+/// What every handler can reach: one `Arc`, so the clones axum makes of it for every request
+/// and middleware (several a request) are one atomic increment, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+#[derive(Clone)]
+pub struct Services {
     pub settings: Arc<Settings>,
     pub stores: Stores,
     pub functions: Arc<Catalog>,
@@ -42,7 +55,7 @@ impl AppState {
         let auth = crate::auth::Auth::new(&settings, &stores)?;
         let realtime = crate::chat::realtime::Realtime::from_settings(&settings)?;
         tracing::info!(dependency = "realtime", "realtime: {}", realtime.describe());
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             settings: Arc::new(settings),
             stores,
             functions: Arc::new(functions),
@@ -51,6 +64,18 @@ impl AppState {
             auth,
             realtime,
             readiness: Arc::default(),
-        })
+        })))
+    }
+
+    /// The same services under other settings (tests of a setting's effect).
+    pub fn with_settings(&self, settings: Settings) -> AppState {
+        let mut services = (*self.0).clone();
+        services.settings = Arc::new(settings);
+        AppState(Arc::new(services))
+    }
+
+    /// The services to change, while nothing else holds the state yet (before serving).
+    pub(crate) fn services_mut(&mut self) -> Option<&mut Services> {
+        Arc::get_mut(&mut self.0)
     }
 }

@@ -149,4 +149,16 @@ async fn responses_are_compressed_when_asked() {
         .await
         .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
+    // A small answer (a few hundred bytes) is not worth a compressor.
+    let token = crate::http::user(&app, "ada").await;
+    let small = raw
+        .get(app.url("/api/v1/users/me"))
+        .bearer_auth(token)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(!small.headers().contains_key("content-encoding"));
+    let length = small.bytes().await.unwrap().len();
+    assert!(length > 32 && length < 1024, "{length} bytes");
 }
