@@ -3,6 +3,7 @@
 //! anyone out. The first key is made on first use when none exists.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -54,7 +55,26 @@ pub struct KeyRing {
     /// [`UNKNOWN_KID_RELOAD`]; shorter in tests.
     unknown_kid_reload: Duration,
     cached: Mutex<Option<Loaded>>,
+    /// Changes whenever a reload finds another set of key ids: an entry of
+    /// [`KeyRing::verified`] counts only for the generation it was verified in.
+    generation: AtomicU64,
+    /// Access tokens this ring verified, by the SHA-256 of the whole token (see
+    /// `tokens::verify`).
+    pub(super) verified: quick_cache::sync::Cache<[u8; 32], Arc<Verified>>,
 }
+
+/// A token's verified claims, the ring generation they were verified in, and until when they
+/// may be reused: never past the token's expiry, nor past the ring's own refresh interval (so
+/// a key withdrawn from the store stops verifying as soon as a reload would notice).
+pub(super) struct Verified {
+    pub claims: super::tokens::AccessClaims,
+    pub generation: u64,
+    pub until: Instant,
+}
+
+/// How many verified tokens are kept: about 15 minutes of distinct sessions of a busy
+/// instance, a few hundred bytes each.
+const VERIFIED_KEPT: usize = 50_000;
 
 /// The last good ring and when to read the store again.
 struct Loaded {
@@ -131,7 +151,19 @@ impl KeyRing {
             refresh,
             unknown_kid_reload: UNKNOWN_KID_RELOAD,
             cached: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            verified: quick_cache::sync::Cache::new(VERIFIED_KEPT),
         }
+    }
+
+    /// How long the ring is served before the store is read again.
+    pub(super) fn refresh(&self) -> Duration {
+        self.refresh
+    }
+
+    /// The generation of the key ids last loaded.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Every valid key, newest first; makes the first one when there is none. When the store
@@ -147,6 +179,15 @@ impl KeyRing {
         }
         match self.load().await {
             Ok(keys) => {
+                let kids = |ring: &[Key]| ring.iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
+                let changed = cached
+                    .as_ref()
+                    .is_none_or(|old| kids(&old.keys) != kids(&keys));
+                if changed {
+                    // A key left (or joined) the ring: what it verified must be checked again.
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                    self.verified.clear();
+                }
                 *cached = Some(Loaded {
                     keys: keys.clone(),
                     attempted: now,
