@@ -5,6 +5,7 @@ mod blobs;
 mod cache;
 mod documents;
 mod queues;
+mod read_cache;
 mod secrets;
 mod sqlite;
 mod sqlite_query;
@@ -16,6 +17,7 @@ pub use blobs::FolderBlobs;
 pub use cache::MemoryCache;
 pub use documents::SqliteDocuments;
 pub use queues::SqliteQueues;
+pub use read_cache::ReadCached;
 pub use secrets::FileSecrets;
 pub use sqlite::Sqlite;
 
@@ -24,7 +26,7 @@ pub(crate) use queues::check_queue_name;
 
 /// Every embedded store over one data folder. Opening touches only local files.
 pub struct EmbeddedStores {
-    pub documents: Arc<SqliteDocuments>,
+    pub documents: Arc<ReadCached<SqliteDocuments>>,
     pub queues: Arc<SqliteQueues>,
     pub blobs: Arc<FolderBlobs>,
     pub secrets: Arc<FileSecrets>,
@@ -42,7 +44,7 @@ impl EmbeddedStores {
         let db = Sqlite::open(&data_dir.join("store.sqlite"));
         let signing_key = local_key(&data_dir.join("blob-signing.key"))?;
         Ok(Self {
-            documents: Arc::new(SqliteDocuments::new(db.clone())),
+            documents: Arc::new(ReadCached::new(SqliteDocuments::new(db.clone()))),
             queues: Arc::new(SqliteQueues::new(db)),
             blobs: Arc::new(FolderBlobs::open(
                 &data_dir.join("blobs"),
