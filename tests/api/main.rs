@@ -65,4 +65,5 @@ mod realtime;
 mod realtime_rights;
 mod security;
 mod storage_faults;
+mod store_calls;
 mod telemetry;
