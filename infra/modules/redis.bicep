@@ -16,8 +16,12 @@ resource redis 'Microsoft.Cache/redis@2024-03-01' = {
     minimumTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
     redisConfiguration: {
-      // Rate-limit and blacklist keys carry their own TTL; evict only those under pressure.
-      'maxmemory-policy': 'volatile-lru'
+      // Never evict: the keys this app keeps are small and nearly all expire by themselves,
+      // and an evicted revocation mark would let a logged-out token in again (the epoch key
+      // that vouches for the marks is read on every request, so no LRU policy would evict it
+      // first). A full cache fails writes (503; the general rate limit lets requests through)
+      // instead of forgetting security state.
+      'maxmemory-policy': 'noeviction'
     }
   }
 }
