@@ -215,8 +215,10 @@ async fn a_stopped_queue_service_loses_no_work() {
     signup(&app, &newcomer, "Nia").await;
     let signup_took = started.elapsed();
     println!("queues stopped: complete {complete_took:?}, sign-up {signup_took:?}");
-    assert!(complete_took < Duration::from_secs(2), "{complete_took:?}");
-    assert!(signup_took < Duration::from_secs(2), "{signup_took:?}");
+    // Not the 30 s the SDK's own retries took: the queue is refused at once, and the rest is
+    // the shared emulators' time, which a busy test machine stretches.
+    assert!(complete_took < Duration::from_secs(5), "{complete_took:?}");
+    assert!(signup_took < Duration::from_secs(5), "{signup_took:?}");
     let ready = eventually(
         "readyz to see the queues down",
         Duration::from_secs(10),
