@@ -22,11 +22,11 @@ both!(
     an_erased_accounts_email_is_free_at_once,
 );
 
-fn access(auth: &Value) -> String {
+pub fn access(auth: &Value) -> String {
     auth["accessToken"].as_str().unwrap().to_owned()
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     post(
         app,
         "/api/v1/auth/login",

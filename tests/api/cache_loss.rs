@@ -6,25 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::faults::{OwnRedis, app_on};
+use crate::account_security::{access, login};
+use crate::faults::{app_on, own_redis};
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
 use crate::http::{PASSWORD, address, post, problem, signup};
-
-fn access(auth: &Value) -> String {
-    auth["accessToken"].as_str().unwrap().to_owned()
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    post(
-        app,
-        "/api/v1/auth/login",
-        None,
-        json!({"email": email, "password": password}),
-    )
-    .await
-}
 
 async fn me(app: &TestApp, token: &str) -> reqwest::Response {
     app.client
@@ -91,7 +78,7 @@ async fn after(app: &TestApp, before: &Before) {
 
 #[tokio::test]
 async fn an_empty_redis_keeps_revocations_and_lockouts() {
-    let mut redis = OwnRedis::start();
+    let mut redis = own_redis();
     let app = app_on(&redis).await;
     let set_up = before(&app).await;
     redis.stop();

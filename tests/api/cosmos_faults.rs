@@ -5,9 +5,8 @@
 //! the documents store. After a pause the handler recovers without a restart and nothing is
 //! lost; a stop is answered as fast (see the test for why its recovery is not checked here).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,68 +14,19 @@ use serde_json::Value;
 use crate::faults::{expect_503s, expect_recovery, me};
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
 use crate::http::{address, signup_token};
+use crate::own_server::OwnServer;
 
-struct OwnCosmos {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnCosmos {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cosmos = OwnCosmos { port, child: None };
-        cosmos.restart();
-        cosmos
-    }
-
-    fn restart(&mut self) {
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulators/cosmos-server.mjs");
-        let mut child = Command::new("node")
-            .arg(script)
-            .arg(self.port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs cosmos-server.mjs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "cosmos-server did not start");
-        self.child = Some(child);
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnCosmos {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("-CONT");
-        }
-        self.stop();
-    }
+/// A cosmosdb-server of this test's own.
+fn own_cosmos() -> OwnServer {
+    OwnServer::start("cosmos-server", |port| {
+        let mut command = Command::new("node");
+        command
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulators/cosmos-server.mjs"),
+            )
+            .arg(port.to_string());
+        command
+    })
 }
 
 /// The answer times while the breaker is closed are bound by the 2 s deadline; once it is
@@ -110,7 +60,7 @@ async fn name_of(app: &TestApp, token: &str) -> Value {
 
 #[tokio::test]
 async fn a_paused_or_stopped_cosmos_answers_fast_and_a_pause_recovers() {
-    let mut cosmos = OwnCosmos::start();
+    let mut cosmos = own_cosmos();
     let settings = vec![
         (
             "COSMOS_ENDPOINT".to_owned(),

@@ -2,12 +2,12 @@
 //! poison rules, the admin "run now" door) and the email outbox it drives.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Kind, Options, TestApp, fixture, spawn_app, spawn_app_with};
-use crate::http::{mailbox, problem};
+use crate::http::{eventually, mailbox, problem};
 
 /// A copy of the repository's host.json and functions, with `edit` applied, in a temp folder.
 fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {
@@ -43,21 +43,6 @@ async fn spawn_with_root(root: &tempfile::TempDir) -> TestApp {
         },
     )
     .await
-}
-
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

@@ -4,79 +4,32 @@
 //! problem, that readyz names the dependency and its open breaker, and that the handler
 //! recovers by itself once the server is back.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
 use crate::http::signup_token;
+use crate::own_server::OwnServer;
 
-/// A redis-server of this test's own on a fixed loopback port, so it can be restarted there.
-pub struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
+/// A redis-server of this test's own, empty (no persistence).
+pub fn own_redis() -> OwnServer {
+    OwnServer::start("redis-server", |port| {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"]);
+        command
+    })
 }
 
-impl OwnRedis {
-    pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = OwnRedis { port, child: None };
-        redis.restart();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (empty: no persistence) and waits until it accepts connections.
-    pub fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server runs");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("-CONT");
-        }
-        self.stop();
-    }
-}
-
-pub async fn app_on(redis: &OwnRedis) -> TestApp {
+pub async fn app_on(redis: &OwnServer) -> TestApp {
     let settings = vec![
-        ("REDIS_URL".to_owned(), redis.url()),
+        (
+            "REDIS_URL".to_owned(),
+            format!("redis://127.0.0.1:{}", redis.port),
+        ),
         // The production deadline, which the shared test settings widen.
         ("CACHE_TIMEOUT_MS".to_owned(), "250".to_owned()),
     ];
@@ -189,7 +142,7 @@ pub async fn expect_recovery(app: &TestApp, token: &str, what: &str) {
 
 #[tokio::test]
 async fn a_stopped_or_hung_cache_answers_fast_and_recovers() {
-    let mut redis = OwnRedis::start();
+    let mut redis = own_redis();
     let app = app_on(&redis).await;
     let token = signup_token(&app, "fault-cache@example.com", "Fay").await;
     assert_eq!(me(&app, &token).await.0, 200);

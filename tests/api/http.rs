@@ -142,3 +142,19 @@ pub async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
     }
     panic!("no {kind} email for {to}");
 }
+
+/// Polls `probe` every 100 ms until it answers `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: std::time::Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

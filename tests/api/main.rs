@@ -60,6 +60,7 @@ mod invocations;
 mod keyvault_fake;
 mod lifecycle;
 mod openapi;
+mod own_server;
 mod packaging;
 mod realtime;
 mod realtime_rights;

@@ -11,24 +11,23 @@
 //!   restart, with every blob written before still there.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::files::{complete, get_file, new_ticket, png, put};
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
-use crate::http::{address, mailbox, signup, signup_token};
+use crate::http::{address, eventually, mailbox, signup, signup_token};
+use crate::own_server::OwnServer;
 
-/// One Azurite service (`blob` or `queue`) of this test's own on a fixed loopback port, so it
-/// can be restarted there, holding the test account, with its data in a folder so a restart
-/// keeps it.
+/// One Azurite service (`blob` or `queue`) of this test's own, holding the test account of
+/// the connection string it starts from, with its data in a folder so a restart keeps it.
 struct OwnAzurite {
     service: &'static str,
-    port: u16,
-    account: (String, String),
-    data: tempfile::TempDir,
-    child: Option<Child>,
+    account: String,
+    server: OwnServer,
+    _data: tempfile::TempDir,
 }
 
 fn field<'a>(connection: &'a str, name: &str) -> &'a str {
@@ -40,24 +39,42 @@ fn field<'a>(connection: &'a str, name: &str) -> &'a str {
 
 impl OwnAzurite {
     fn start(service: &'static str, connection: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let account = (
-            field(connection, "AccountName").to_owned(),
-            field(connection, "AccountKey").to_owned(),
-        );
-        let mut azurite = OwnAzurite {
-            service,
-            port,
-            account,
-            data: tempfile::tempdir().unwrap(),
-            child: None,
+        let data = tempfile::tempdir().unwrap();
+        let account = field(connection, "AccountName").to_owned();
+        let accounts = format!("{account}:{}", field(connection, "AccountKey"));
+        let location = data.path().to_owned();
+        let main = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "tests/emulators/node_modules/azurite/dist/src/{service}/main.js"
+        ));
+        let name = if service == "blob" {
+            "azurite-blob"
+        } else {
+            "azurite-queue"
         };
-        azurite.restart();
-        azurite
+        let server = OwnServer::start(name, move |port| {
+            let mut command = Command::new("node");
+            command
+                .arg(&main)
+                .args([format!("--{service}Host"), "127.0.0.1".into()])
+                .args([format!("--{service}Port"), port.to_string()])
+                .args([
+                    "--skipApiVersionCheck",
+                    "--loose",
+                    "--silent",
+                    "--disableTelemetry",
+                ])
+                .arg("--location")
+                .arg(&location)
+                .env("AZURITE_ACCOUNTS", &accounts)
+                .env_remove("AZURITE_DB");
+            command
+        });
+        OwnAzurite {
+            service,
+            account,
+            server,
+            _data: data,
+        }
     }
 
     /// `connection` with this service as its blob or queue endpoint.
@@ -68,84 +85,11 @@ impl OwnAzurite {
             "QueueEndpoint"
         };
         let shared = format!("{name}={}", field(connection, name));
-        let own = format!("{name}=http://127.0.0.1:{}/{}", self.port, self.account.0);
-        connection.replace(&shared, &own)
-    }
-
-    fn restart(&mut self) {
-        let main = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-            "tests/emulators/node_modules/azurite/dist/src/{}/main.js",
-            self.service
-        ));
-        let child = Command::new("node")
-            .arg(main)
-            .arg(format!("--{}Host", self.service))
-            .arg("127.0.0.1")
-            .arg(format!("--{}Port", self.service))
-            .arg(self.port.to_string())
-            .args([
-                "--skipApiVersionCheck",
-                "--loose",
-                "--silent",
-                "--disableTelemetry",
-            ])
-            .arg("--location")
-            .arg(self.data.path())
-            .env(
-                "AZURITE_ACCOUNTS",
-                format!("{}:{}", self.account.0, self.account.1),
-            )
-            .env_remove("AZURITE_DB")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("azurite runs");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "azurite-{} did not start",
-                self.service
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
+        let own = format!(
+            "{name}=http://127.0.0.1:{}/{}",
+            self.server.port, self.account
         );
-    }
-
-    /// A clean stop (SIGTERM), so Azurite saves its metadata as a service being stopped would;
-    /// a kill would lose what it had not yet saved, which Azure Storage never does.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnAzurite {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("-CONT");
-        }
-        self.stop();
+        connection.replace(&shared, &own)
     }
 }
 
@@ -173,21 +117,6 @@ async fn readyz(app: &TestApp) -> Value {
     app.get("/api/readyz").await.json().await.unwrap()
 }
 
-async fn eventually<T, Fut: Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    mut probe: impl FnMut() -> Fut,
-) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < within, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_stopped_queue_service_loses_no_work() {
     let shared = crate::emulators::storage_account();
@@ -199,7 +128,7 @@ async fn a_stopped_queue_service_loses_no_work() {
     assert_eq!(put(&app, &ticket, bytes).await.status(), 201);
     let file_id = ticket["fileId"].as_str().unwrap().to_owned();
 
-    queues.stop();
+    queues.server.stop();
     let started = Instant::now();
     let completed = complete(&app, &token, &file_id).await;
     let complete_took = started.elapsed();
@@ -230,7 +159,7 @@ async fn a_stopped_queue_service_loses_no_work() {
     .await;
     assert_eq!(ready["status"], "unavailable", "{ready}");
 
-    queues.restart();
+    queues.server.restart();
     let recovered = Instant::now();
     // The dev host fires the outbox timer every minute, as the Functions host does; run it
     // now, as an operator could, rather than wait for the minute, and again while the queues'
@@ -357,16 +286,16 @@ async fn a_stopped_or_hung_blob_service_answers_fast_and_recovers() {
     assert_eq!(complete(&app, &token, &before).await.status(), 200);
 
     let during_stop = uploaded(&app, &token, "stop.png").await;
-    blobs.stop();
+    blobs.server.stop();
     complete_refused(&app, &token, &during_stop, "stopped").await;
-    blobs.restart();
+    blobs.server.restart();
     let file = complete_recovers(&app, &token, &during_stop, "stopped").await;
     assert_eq!(file["status"], "ready");
 
     let during_pause = uploaded(&app, &token, "pause.png").await;
-    blobs.signal("-STOP");
+    blobs.server.signal("-STOP");
     complete_refused(&app, &token, &during_pause, "paused").await;
-    blobs.signal("-CONT");
+    blobs.server.signal("-CONT");
     complete_recovers(&app, &token, &during_pause, "paused").await;
 
     // Nothing written before the faults was lost: the first upload still downloads.
