@@ -13,9 +13,19 @@ export interface RealtimeEvent<T = unknown> {
   data: T;
 }
 
-/** `GET /api/v1/realtime/negotiate`: a fresh Web PubSub client URL for the caller. */
-export async function negotiate(api: Api): Promise<string> {
-  return unwrap(await api.GET("/api/v1/realtime/negotiate"), "negotiate").url;
+/** How long one negotiation may take before the client gives it up and tries again. */
+export const NEGOTIATE_TIMEOUT_MS = 10_000;
+
+/**
+ * `GET /api/v1/realtime/negotiate`: a fresh Web PubSub client URL for the caller. Given up
+ * after `NEGOTIATE_TIMEOUT_MS` (or when `signal` aborts): a request that hangs, to an instance
+ * that is going away for example, must not stall the client's reconnection loop for good.
+ */
+export async function negotiate(api: Api, signal?: AbortSignal): Promise<string> {
+  const timeout = AbortSignal.timeout(NEGOTIATE_TIMEOUT_MS);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  return unwrap(await api.GET("/api/v1/realtime/negotiate", { signal: combined }), "negotiate")
+    .url;
 }
 
 /**
@@ -31,9 +41,9 @@ export class Realtime {
   constructor(api: Api, options?: WebPubSubClientOptions) {
     this.client = new WebPubSubClient(
       {
-        getClientAccessUrl: async () => {
+        getClientAccessUrl: async ({ abortSignal } = {}) => {
           this.#negotiations += 1;
-          return negotiate(api);
+          return negotiate(api, abortSignal as AbortSignal | undefined);
         },
       },
       options,

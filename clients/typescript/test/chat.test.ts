@@ -17,7 +17,8 @@ let conversationId: string;
 const realtimes: Realtime[] = [];
 
 before(async () => {
-  handler = await startHandler();
+  // Info logs, so that a failure shows what the handler did around the restart.
+  handler = await startHandler({ settings: { RUST_LOG: process.env.RUST_LOG ?? "info" } });
   alice = new Session({ baseUrl: handler.baseUrl });
   bob = new Session({ baseUrl: handler.baseUrl });
   await alice.signUp({ email: email("alice"), password: PASSWORD, name: "Alice" });
@@ -74,7 +75,9 @@ test("after a lost connection the client negotiates a new URL and hears messages
   // and the handler comes back on the same port and data (a redeploy).
   await handler.restart(() => until("a negotiation while the API is down", () => realtime.negotiations >= 2));
   await until("reconnected", () => connected >= 2, 30000).catch((e: Error) => {
-    const state = `${realtime.negotiations} negotiations, ${connected} connections`;
+    // The client's own state (Connecting, Connected, Disconnected...), read for the message only.
+    const client = (realtime.client as unknown as { _state?: string })._state;
+    const state = `${realtime.negotiations} negotiations, ${connected} connections, client ${client}`;
     throw new Error(`${e.message} (${state}); handler said:\n${handler.logs().slice(-2000)}`);
   });
   assert.ok(realtime.negotiations >= 2, `negotiated again (${realtime.negotiations})`);
