@@ -2,6 +2,7 @@
 //! Functions custom handler (see DESIGN.md). `main.rs` only reads settings and serves; all of
 //! the application lives here so tests and benchmarks drive the same code.
 
+pub mod api_routes;
 pub mod audit;
 pub mod auth;
 pub mod chat;

@@ -14,14 +14,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, AppJson, Code};
 use crate::host::{dev, dev_blobs, dispatch, guard};
 use crate::settings::{RunMode, Settings};
 use crate::state::AppState;
 use crate::store::Stores;
-use crate::{cors, headers, health, request_id};
+use crate::{cors, headers, request_id};
 
 /// The default JSON body limit; routes that need more say so explicitly.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -68,20 +67,15 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The `/api` router and its OpenAPI document, built from the same route list so they cannot
-/// disagree.
-pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = api_parts();
-    crate::openapi::complete(&mut openapi);
-    (router, openapi)
+/// The health routes, beside the domains'.
+mod health_routes {
+    crate::api_routes!(crate::health::healthz, crate::health::readyz);
 }
 
-/// The routes and the document as the annotations describe them, before `openapi::complete`
-/// adds what every operation can answer.
-fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
+/// The `/api` routes of every domain.
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .merge(health_routes::router())
         .merge(crate::auth::router())
         .merge(crate::users::router())
         .merge(crate::courses::router())
@@ -89,7 +83,24 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dashboard::router())
         .merge(crate::files::router())
         .merge(crate::chat::router())
-        .split_for_parts()
+}
+
+/// The OpenAPI document of [`api_routes`], from the same lists, complete with what every
+/// operation can answer.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health_routes::documented())
+        .merge(crate::auth::documented())
+        .merge(crate::users::documented())
+        .merge(crate::courses::documented())
+        .merge(crate::forms::documented())
+        .merge(crate::dashboard::documented())
+        .merge(crate::files::documented())
+        .merge(crate::chat::documented())
+        .split_for_parts();
+    crate::openapi::complete(&mut openapi);
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    openapi
 }
 
 /// Assembles the whole router for `state`.
@@ -100,19 +111,17 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route, without the outer middleware.
 fn routes(state: &AppState) -> Router<AppState> {
-    let (api, openapi) = api_parts();
-    // Completed and serialised on the first request, not at start-up (cold start), then served
-    // as the same bytes.
+    // Built and serialised on the first request, not at start-up (cold start), then served as
+    // the same bytes.
     let document: Arc<std::sync::OnceLock<bytes::Bytes>> = Arc::default();
-    let api = api.route(
+    let api = api_routes().route(
         "/api/openapi.json",
         get(move || {
             let body = document
                 .get_or_init(|| {
-                    let mut openapi = openapi.clone();
-                    crate::openapi::complete(&mut openapi);
-                    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
-                    serde_json::to_vec(&openapi).unwrap_or_default().into()
+                    serde_json::to_vec(&openapi_document())
+                        .unwrap_or_default()
+                        .into()
                 })
                 .clone();
             async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }

@@ -14,11 +14,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 use crate::settings::Settings;
-use crate::state::AppState;
 use crate::store::Stores;
 
 /// What authentication needs at hand, built once.
@@ -42,23 +38,22 @@ impl Auth {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(routes::signup::signup))
-        .routes(routes!(routes::login::login))
-        .routes(routes!(routes::sessions::refresh))
-        .routes(routes!(routes::sessions::logout))
-        .routes(routes!(routes::sessions::logout_all))
-        .routes(routes!(routes::sessions::list_sessions))
-        .routes(routes!(routes::sessions::delete_session))
-        .routes(routes!(routes::links::forgot_password))
-        .routes(routes!(routes::links::reset_password))
-        .routes(routes!(routes::links::verify_email))
-        .routes(routes!(routes::links::resend_verification))
-        .routes(routes!(routes::links::magic_link))
-        .routes(routes!(routes::links::magic_link_verify))
-        .routes(routes!(routes::invites::create_invite))
-        .routes(routes!(routes::invites::check_invite))
-        .routes(routes!(routes::jwks))
-        .routes(routes!(routes::me))
-}
+crate::api_routes!(
+    routes::signup::signup,
+    routes::login::login,
+    routes::sessions::refresh,
+    routes::sessions::logout,
+    routes::sessions::logout_all,
+    routes::sessions::list_sessions,
+    routes::sessions::delete_session,
+    routes::links::forgot_password,
+    routes::links::reset_password,
+    routes::links::verify_email,
+    routes::links::resend_verification,
+    routes::links::magic_link,
+    routes::links::magic_link_verify,
+    routes::invites::create_invite,
+    routes::invites::check_invite,
+    routes::jwks,
+    routes::me,
+);

@@ -13,26 +13,25 @@ pub mod realtime;
 pub mod store;
 pub mod triggers;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-use crate::state::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(conversations::create, conversations::list))
-        .routes(routes!(conversations::get_one, conversations::update))
-        .routes(routes!(conversations::add_participant))
-        .routes(routes!(conversations::remove_participant))
-        .routes(routes!(messages::send::post, messages::list::list))
-        .routes(routes!(messages::search::search))
-        .routes(routes!(messages::edit::edit, messages::edit::delete))
-        .routes(routes!(messages::receipts::read))
-        .routes(routes!(messages::receipts::typing))
-        .routes(routes!(keys::put_envelopes))
-        .routes(routes!(keys::my_envelope))
-        .routes(routes!(keys::put_backup, keys::get_backup))
-        .routes(routes!(realtime::negotiate))
-        .routes(routes!(archive::list))
-        .routes(routes!(archive::restore))
-}
+crate::api_routes!(
+    conversations::create,
+    conversations::list,
+    conversations::get_one,
+    conversations::update,
+    conversations::add_participant,
+    conversations::remove_participant,
+    messages::send::post,
+    messages::list::list,
+    messages::search::search,
+    messages::edit::edit,
+    messages::edit::delete,
+    messages::receipts::read,
+    messages::receipts::typing,
+    keys::put_envelopes,
+    keys::my_envelope,
+    keys::put_backup,
+    keys::get_backup,
+    realtime::negotiate,
+    archive::list,
+    archive::restore,
+);

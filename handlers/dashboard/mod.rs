@@ -5,17 +5,9 @@ pub mod metrics;
 pub mod routes;
 pub mod store;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(routes::stats))
-        .routes(routes!(routes::metrics))
-        .routes(routes!(routes::activity))
-}
+crate::api_routes!(routes::stats, routes::metrics, routes::activity,);
 
 /// Makes the caller's cached stats stale (their enrollments or lessons changed).
 pub async fn touch(state: &AppState, user_id: &str) {

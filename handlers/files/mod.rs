@@ -11,18 +11,14 @@ pub mod sniff;
 pub mod store;
 pub mod thumbnail;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-use crate::state::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(routes::upload_url))
-        .routes(routes!(routes::complete))
-        .routes(routes!(routes::list))
-        .routes(routes!(routes::get_one, routes::delete))
-        .routes(routes!(shares::create))
-        .routes(routes!(shares::list))
-        .routes(routes!(shares::access, shares::revoke))
-}
+crate::api_routes!(
+    routes::upload_url,
+    routes::complete,
+    routes::list,
+    routes::get_one,
+    routes::delete,
+    shares::create,
+    shares::list,
+    shares::access,
+    shares::revoke,
+);

@@ -6,18 +6,13 @@ pub mod model;
 pub mod routes;
 pub mod store;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-use crate::state::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(routes::submit_contact))
-        .routes(routes!(routes::submit_interest))
-        .routes(routes!(routes::submit_referral))
-        .routes(routes!(routes::list))
-        .routes(routes!(routes::export_csv))
-        .routes(routes!(routes::get_one, routes::update))
-        .routes(routes!(routes::audit))
-}
+crate::api_routes!(
+    routes::submit_contact,
+    routes::submit_interest,
+    routes::submit_referral,
+    routes::list,
+    routes::export_csv,
+    routes::get_one,
+    routes::update,
+    routes::audit,
+);
