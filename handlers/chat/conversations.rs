@@ -1,23 +1,27 @@
 //! `/api/v1/conversations`: create (a direct conversation is found, not duplicated), list by
 //! recent activity, read, rename or set the message TTL, add and remove participants.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::Utc;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{
     Action, Conversation, ConversationDoc, ConversationKind, Event, MAX_PARTICIPANTS, MemberRole,
-    MembershipDoc, group_of,
+    MembershipDoc, ReadPosition, group_of,
 };
 use super::store::{self as chat, not_found};
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::paging::{PageParams, page_limit};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{BadInput, StoreError};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -85,32 +89,21 @@ fn unknown_participants(ids: &[String]) -> ApiError {
 }
 
 fn membership(conversation: &ConversationDoc, user_id: &str) -> MembershipDoc {
-    let now = Utc::now();
     MembershipDoc {
         id: conversation.id.clone(),
         user_id: user_id.to_owned(),
         kind: conversation.kind,
-        name: conversation.name.clone(),
-        peer_id: (conversation.kind == ConversationKind::Direct)
-            .then(|| {
-                conversation
-                    .participant_ids
-                    .iter()
-                    .find(|p| p.as_str() != user_id)
-                    .cloned()
-            })
-            .flatten(),
-        role: if conversation.admins.iter().any(|a| a == user_id) {
-            MemberRole::Admin
-        } else {
-            MemberRole::Member
-        },
-        unread_count: 0,
-        last_message: None,
-        last_activity_at: now,
-        last_read_message_id: None,
-        joined_at: now,
+        role: conversation.role_of(user_id),
+        joined_at: Utc::now(),
     }
+}
+
+/// A new conversation's read positions: every participant at the start.
+fn start_positions(participants: &[String]) -> BTreeMap<String, ReadPosition> {
+    participants
+        .iter()
+        .map(|p| (p.clone(), ReadPosition::default()))
+        .collect()
 }
 
 /// Every member gets a membership; live connections join the conversation's group.
@@ -202,11 +195,15 @@ pub async fn create(
             kind: ConversationKind::Direct,
             name: None,
             created_by: user.user_id.clone(),
+            reads: start_positions(&pair),
             participant_ids: pair,
             admins: Vec::new(),
             message_ttl_seconds: None,
             created_at: now,
             updated_at: now,
+            seq: 0,
+            last_message: None,
+            last_activity_at: Some(now),
         }
     } else {
         ConversationDoc {
@@ -214,11 +211,15 @@ pub async fn create(
             kind: ConversationKind::Group,
             name: name.map(str::to_owned),
             created_by: user.user_id.clone(),
+            reads: start_positions(&participants),
             participant_ids: participants,
             admins: vec![user.user_id.clone()],
             message_ttl_seconds: None,
             created_at: now,
             updated_at: now,
+            seq: 0,
+            last_message: None,
+            last_activity_at: Some(now),
         }
     };
     let (status, conversation) = if chat::create_conversation(&state, &conversation).await? {
@@ -234,8 +235,7 @@ pub async fn create(
     };
     // Also on the 200 path: a creation that failed halfway is finished here.
     let mut actions = open(&state, &conversation).await?;
-    let membership = chat::member(&state, &user.user_id, &conversation.id).await?;
-    let view = Conversation::full(&membership, &conversation);
+    let view = Conversation::full(&conversation, &user.user_id);
     if status == StatusCode::CREATED {
         actions.push(Action::to_group(
             &conversation.id,
@@ -254,16 +254,64 @@ pub async fn list(
     user: AuthUser,
     Query(params): Query<PageParams>,
 ) -> ApiResult<AppJson<ConversationPage>> {
-    let limit = page_limit(params.limit);
-    let (memberships, next_cursor) =
-        chat::memberships_page(&state, &user.user_id, limit, params.cursor.as_deref()).await?;
+    let limit = page_limit(params.limit) as usize;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(ListCursor::decode)
+        .transpose()?;
+    let all = chat::conversations_of(&state, &user.user_id).await?;
+    let start = after.map_or(0, |cursor| {
+        all.iter()
+            .position(|c| cursor.precedes(c))
+            .unwrap_or(all.len())
+    });
+    let page: Vec<&ConversationDoc> = all.iter().skip(start).take(limit).collect();
+    let next_cursor = (start + page.len() < all.len())
+        .then(|| page.last().map(|c| ListCursor::after(c).encode()))
+        .flatten();
     Ok(AppJson(ConversationPage {
-        items: memberships
-            .iter()
-            .map(Conversation::from_membership)
+        items: page
+            .into_iter()
+            .map(|c| Conversation::of(c, &user.user_id))
             .collect(),
         next_cursor,
     }))
+}
+
+/// Where the next page of a conversation list starts: after this activity time and id (the
+/// list's order), so a conversation that moves up between two pages is not shown twice on
+/// the later page, whatever moved.
+#[derive(Debug, Serialize, Deserialize)]
+struct ListCursor {
+    at: DateTime<Utc>,
+    id: String,
+}
+
+impl ListCursor {
+    fn after(c: &ConversationDoc) -> Self {
+        Self {
+            at: c.activity(),
+            id: c.id.clone(),
+        }
+    }
+
+    /// Whether `c` comes after this cursor in the list's order (activity desc, then id).
+    fn precedes(&self, c: &ConversationDoc) -> bool {
+        (c.activity(), std::cmp::Reverse(&c.id)) < (self.at, std::cmp::Reverse(&self.id))
+    }
+
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serialises"))
+    }
+
+    fn decode(raw: &str) -> ApiResult<Self> {
+        URL_SAFE_NO_PAD
+            .decode(raw.trim())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| ApiError::new(Code::InvalidRequest, BadInput::Cursor.message()))
+    }
 }
 
 #[utoipa::path(get, operation_id = "getConversation", path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])),
@@ -274,8 +322,8 @@ pub async fn get_one(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<Conversation>> {
-    let (membership, conversation) = chat::member_of(&state, &user.user_id, &id).await?;
-    Ok(AppJson(Conversation::full(&membership, &conversation)))
+    let (_, conversation) = chat::member_of(&state, &user.user_id, &id).await?;
+    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
 }
 
 fn forbidden(detail: &str) -> ApiError {
@@ -333,11 +381,6 @@ pub async fn update(
         Ok(())
     })
     .await?;
-    if let Some(name) = name {
-        for member in &conversation.participant_ids {
-            chat::set_member_name(&state, member, &id, name).await?;
-        }
-    }
     state
         .realtime
         .apply(&[Action::to_group(
@@ -346,8 +389,7 @@ pub async fn update(
             json!({"conversationId": id, "name": conversation.name, "messageTtlSeconds": conversation.message_ttl_seconds, "by": user.user_id}),
         )])
         .await;
-    let membership = chat::member(&state, &user.user_id, &id).await?;
-    Ok(AppJson(Conversation::full(&membership, &conversation)))
+    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
 }
 
 #[utoipa::path(post, operation_id = "addParticipant", path = "/api/v1/conversations/{id}/participants", tag = "chat", security(("bearer" = [])),
@@ -390,6 +432,14 @@ pub async fn add_participant(
             }
             c.participant_ids.push(request.user_id.clone());
         }
+        // A new member starts with nothing unread: what was said before they came is history.
+        let seq = c.seq;
+        c.reads
+            .entry(request.user_id.clone())
+            .or_insert(ReadPosition {
+                seq,
+                ..ReadPosition::default()
+            });
         Ok(())
     })
     .await?;
@@ -408,7 +458,7 @@ pub async fn add_participant(
             ),
         ])
         .await;
-    Ok(AppJson(Conversation::full(&membership, &conversation)))
+    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
 }
 
 #[utoipa::path(delete, operation_id = "removeParticipant", path = "/api/v1/conversations/{id}/participants/{userId}", tag = "chat", security(("bearer" = [])),
@@ -479,6 +529,7 @@ async fn leave_stored(state: &AppState, id: &str, user_id: &str, by: &str) -> Ap
     chat::update_conversation(state, id, |c| {
         c.participant_ids.retain(|p| p != user_id);
         c.admins.retain(|a| a != user_id);
+        c.reads.remove(user_id);
         promoted = None;
         if c.kind == ConversationKind::Group
             && c.admins.is_empty()

@@ -1,12 +1,17 @@
 //! The chat's documents (DESIGN.md section 3) and the shapes the API and the realtime events
 //! carry.
 //!
-//! - `conversations` (`/id`): who is in it, its admins, its message TTL.
-//! - `memberships` (`/userId`, id = conversation id): one per conversation a user is in, with
-//!   their unread count and the last message, so a user's list is one partition read.
+//! - `conversations` (`/id`): who is in it, its admins, its message TTL, and what changes with
+//!   each message: its sequence number, the last message and each member's read position. A
+//!   send writes this one document whatever the number of members; a member's unread count is
+//!   the conversation's sequence minus their read position's.
+//! - `memberships` (`/userId`, id = conversation id): one per conversation a user is in, so
+//!   that "is this user in it" is one point read in the user's partition.
 //! - `messages` (`/conversationId`): messages, ids time-ordered (UUIDv7) so that paging by id
 //!   is paging by time; and, beside them, `claim` documents that make a `clientMessageId` send
 //!   at most one message.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,6 +88,60 @@ pub struct ConversationDoc {
     pub message_ttl_seconds: Option<u64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The number of messages sent so far: each send adds one, in the same write that sets
+    /// `lastMessage`.
+    #[serde(default)]
+    pub seq: i64,
+    #[serde(default)]
+    pub last_message: Option<LastMessage>,
+    #[serde(default)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// Each member's read position, by user id. Every participant has one from the moment
+    /// they join (a patch can only add one to a position that exists).
+    #[serde(default)]
+    pub reads: BTreeMap<String, ReadPosition>,
+}
+
+impl ConversationDoc {
+    /// When something last happened in it (for ordering lists): its last message, else its
+    /// creation.
+    pub fn activity(&self) -> DateTime<Utc> {
+        self.last_activity_at.unwrap_or(self.created_at)
+    }
+
+    /// The member's unread count: messages sent since their read position, their own not
+    /// counted (a send moves the sender's position with the sequence).
+    pub fn unread_of(&self, user_id: &str) -> i64 {
+        let read = self.reads.get(user_id).map_or(0, |r| r.seq);
+        (self.seq - read).max(0)
+    }
+
+    pub fn role_of(&self, user_id: &str) -> MemberRole {
+        if self.admins.iter().any(|a| a == user_id) {
+            MemberRole::Admin
+        } else {
+            MemberRole::Member
+        }
+    }
+
+    /// The other participant of a direct conversation.
+    pub fn peer_of(&self, user_id: &str) -> Option<String> {
+        (self.kind == ConversationKind::Direct)
+            .then(|| self.participant_ids.iter().find(|p| p.as_str() != user_id))
+            .flatten()
+            .cloned()
+    }
+}
+
+/// How far a member has read: the sequence number of the last message they read (or sent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadPosition {
+    pub seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -103,19 +162,7 @@ pub struct MembershipDoc {
     pub user_id: String,
     #[serde(rename = "type")]
     pub kind: ConversationKind,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The other participant of a direct conversation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peer_id: Option<String>,
     pub role: MemberRole,
-    #[serde(default)]
-    pub unread_count: i64,
-    #[serde(default)]
-    pub last_message: Option<LastMessage>,
-    pub last_activity_at: DateTime<Utc>,
-    #[serde(default)]
-    pub last_read_message_id: Option<String>,
     pub joined_at: DateTime<Utc>,
 }
 
@@ -160,6 +207,9 @@ pub struct MessageDoc {
     pub search_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
+    /// Its place in the conversation's sequence (what a read receipt moves a member to).
+    #[serde(default)]
+    pub seq: i64,
 }
 
 impl MessageDoc {
@@ -252,29 +302,30 @@ pub struct Conversation {
 }
 
 impl Conversation {
-    pub fn from_membership(m: &MembershipDoc) -> Self {
+    /// The conversation as `user_id` sees it in their list.
+    pub fn of(c: &ConversationDoc, user_id: &str) -> Self {
         Conversation {
-            id: m.id.clone(),
-            kind: m.kind,
-            name: m.name.clone(),
-            peer_id: m.peer_id.clone(),
-            role: m.role,
-            unread_count: m.unread_count.max(0),
-            last_message: m.last_message.clone(),
-            last_activity_at: m.last_activity_at,
+            id: c.id.clone(),
+            kind: c.kind,
+            name: c.name.clone(),
+            peer_id: c.peer_of(user_id),
+            role: c.role_of(user_id),
+            unread_count: c.unread_of(user_id),
+            last_message: c.last_message.clone(),
+            last_activity_at: c.activity(),
             participant_ids: None,
             admins: None,
             message_ttl_seconds: None,
         }
     }
 
-    pub fn full(m: &MembershipDoc, c: &ConversationDoc) -> Self {
+    /// The conversation itself, read on its own.
+    pub fn full(c: &ConversationDoc, user_id: &str) -> Self {
         Conversation {
-            name: c.name.clone(),
             participant_ids: Some(c.participant_ids.clone()),
             admins: Some(c.admins.clone()),
             message_ttl_seconds: c.message_ttl_seconds,
-            ..Self::from_membership(m)
+            ..Self::of(c, user_id)
         }
     }
 }

@@ -161,11 +161,12 @@ pub async fn stats(State(state): State<AppState>, user: AuthUser) -> ApiResult<A
             stats
         }
     };
-    // Unread counts change with every message: read fresh (one partition read), not cached.
-    stats.unread_messages = crate::chat::store::all_memberships(&state, &user.user_id)
+    // Unread counts change with every message: read fresh (the conversation list's one
+    // query), not cached.
+    stats.unread_messages = crate::chat::store::conversations_of(&state, &user.user_id)
         .await?
         .iter()
-        .map(|m| m.unread_count.max(0) as u64)
+        .map(|c| c.unread_of(&user.user_id) as u64)
         .sum();
     let is_admin = crate::users::store::get(&state, &user.user_id)
         .await?

@@ -1,7 +1,7 @@
 //! The store calls of the hot operations, pinned through a counting wrapper around the
 //! documents store, on both backends: a signed-in `GET users/me` is one document read (and no
-//! write or query), and `GET conversations` is one query per page whatever the number of
-//! conversations.
+//! write or query), `POST messages` three document writes whatever the number of members, and
+//! `GET conversations` one query per page whatever the number of conversations.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use portal_api::store::{Doc, Documents, Filter, Page, PatchOp, Query, StoreResult};
 use serde_json::Value;
 
-use crate::chat::{conversation, person};
+use crate::chat::{Person, conversation, person, say};
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
 use crate::http::get;
 
@@ -122,6 +122,7 @@ async fn counted(kind: Kind) -> (TestApp, Arc<Counts>) {
 
 both!(
     users_me_is_one_document_read,
+    a_message_to_a_hundred_members_is_three_writes,
     the_conversation_list_is_one_query_a_page,
 );
 
@@ -144,6 +145,37 @@ async fn users_me_is_one_document_read(kind: Kind) {
             "reads, writes, queries of one users/me"
         );
     }
+}
+
+async fn a_message_to_a_hundred_members_is_three_writes(kind: Kind) {
+    let (app, counts) = counted(kind).await;
+    let ada = person(&app, "ada").await;
+    let mut others: Vec<Person> = Vec::new();
+    for n in 0..99 {
+        others.push(person(&app, &format!("member{n}")).await);
+    }
+    let with: Vec<&Person> = others.iter().collect();
+    let group = conversation(&app, &ada, "group", &with).await;
+    say(&app, &ada, &group, "warm up").await;
+    for (who, text) in [(&ada, "hello all"), (&others[41], "hello ada")] {
+        counts.take();
+        say(&app, who, &group, text).await;
+        let (_, writes, _) = counts.take();
+        // The clientMessageId claim, the conversation (sequence, last message, the sender's
+        // read position) and the message.
+        assert_eq!(writes, 3, "document writes of one message to 100 members");
+    }
+    // And the members see it: unread counts come from the sequence, not from 99 writes.
+    let listed = get(&app, "/api/v1/conversations", &others[7].token).await;
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["items"][0]["unreadCount"], 3);
+    let sender = get(&app, "/api/v1/conversations", &others[41].token).await;
+    let sender: Value = sender.json().await.unwrap();
+    assert_eq!(
+        sender["items"][0]["unreadCount"], 2,
+        "the sender's own message is not unread"
+    );
+    assert_eq!(sender["items"][0]["lastMessage"]["preview"], "hello ada");
 }
 
 async fn the_conversation_list_is_one_query_a_page(kind: Kind) {

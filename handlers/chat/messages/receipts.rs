@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::chat::model::Action;
+use crate::chat::model::{Action, ReadPosition};
 use crate::chat::store::{self as chat, messages as store};
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::state::AppState;
@@ -54,8 +54,9 @@ impl Typing {
     }
 }
 
-/// Marks the conversation read up to `message_id`; the caller's unread count becomes the
-/// number of others' messages after it.
+/// Marks the conversation read up to `message_id`: the caller's read position moves to that
+/// message's place in the sequence (back too: reading up to an earlier message marks the rest
+/// unread again), and their unread count is what was sent after it. One document write.
 pub async fn mark_read(
     state: &AppState,
     user_id: &str,
@@ -63,18 +64,21 @@ pub async fn mark_read(
     message_id: &str,
 ) -> ApiResult<(i64, Vec<Action>)> {
     let (_, conversation) = chat::member_of(state, user_id, conversation_id).await?;
-    if store::get(state, conversation_id, message_id)
-        .await?
-        .is_none()
-    {
+    let Some(message) = store::get(state, conversation_id, message_id).await? else {
         return Err(ApiError::not_found("No such message in this conversation."));
-    }
-    let unread = store::unread_after(state, &conversation, user_id, message_id).await?;
-    chat::set_read(state, user_id, conversation_id, message_id, unread).await?;
+    };
+    let now = Utc::now();
+    let position = ReadPosition {
+        seq: message.seq,
+        message_id: Some(message.id.clone()),
+        read_at: Some(now),
+    };
+    chat::set_read(state, conversation_id, user_id, &position).await?;
+    let unread = (conversation.seq - message.seq).max(0);
     let actions = vec![Action::to_group(
         conversation_id,
         "read.receipt",
-        json!({"conversationId": conversation_id, "userId": user_id, "messageId": message_id, "readAt": Utc::now()}),
+        json!({"conversationId": conversation_id, "userId": user_id, "messageId": message_id, "readAt": now}),
     )];
     Ok((unread, actions))
 }

@@ -49,14 +49,9 @@ pub async fn search(
         Some(id) => vec![chat::member_of(&state, &user.user_id, id).await?.1],
         None => {
             // The 50 most recently active conversations: search is for what people remember.
-            let (memberships, _) = chat::memberships_page(&state, &user.user_id, 50, None).await?;
-            let mut out = Vec::new();
-            for m in memberships {
-                if let Some(c) = chat::conversation(&state, &m.id).await? {
-                    out.push(c);
-                }
-            }
-            out
+            let mut all = chat::conversations_of(&state, &user.user_id).await?;
+            all.truncate(50);
+            all
         }
     };
     let mut found: Vec<MessageDoc> = Vec::new();

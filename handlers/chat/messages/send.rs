@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::check_content;
-use crate::chat::model::{Action, Attachment, ConversationDoc, Message, MessageDoc, MessageKind};
+use crate::chat::model::{Action, Attachment, Message, MessageDoc, MessageKind};
 use crate::chat::realtime::Realtime;
 use crate::chat::store::messages::{self as store, ClaimDoc};
 use crate::chat::store::{self as chat};
@@ -107,8 +107,8 @@ async fn attach(
 }
 
 /// Sends a message. Returns it, whether it is new (not a retry), and what to broadcast. With
-/// `deliver`, the broadcast goes out as soon as the message is stored, before the members'
-/// unread counts are updated, and no actions are returned.
+/// `deliver`, the broadcast goes out as soon as the message is stored and no actions are
+/// returned.
 pub async fn send(
     state: &AppState,
     sender_id: &str,
@@ -158,6 +158,7 @@ pub async fn send(
         deleted_at: None,
         sender_deleted: false,
         ttl: conversation.message_ttl_seconds.map(|t| t as i64),
+        seq: 0,
     };
     match claimed {
         // A retry of a send that failed after its claim: finish it under the claimed id.
@@ -176,6 +177,9 @@ pub async fn send(
             message.id = claim.message_id().to_owned();
         }
     }
+    // Its place in the sequence first, so that the stored message carries it (a read receipt
+    // moves its reader there). Three writes in all: the claim, this, the message.
+    message.seq = chat::note_message(state, &conversation, &message.last_message()).await?;
     // Whoever stores the message under the claimed id answers 201 and announces it, once.
     if !store::create(state, &message).await? {
         // The other send wrote it first: answer what it stored.
@@ -184,7 +188,7 @@ pub async fn send(
             .ok_or_else(retry_the_send)?;
         return Ok((stored.into(), false, Vec::new()));
     }
-    let view = Message::from(message.clone());
+    let view = Message::from(message);
     let mut actions = vec![Action::to_group(
         conversation_id,
         "message.new",
@@ -194,29 +198,11 @@ pub async fn send(
         realtime.apply(&actions).await;
         actions.clear();
     }
-    announce(state, &conversation, &message).await?;
     Ok((view, true, actions))
 }
 
 fn retry_the_send() -> ApiError {
     ApiError::new(Code::ConcurrentUpdate, "Retry the send.")
-}
-
-/// Every member's conversation list learns of the message: one more unread for the others.
-async fn announce(
-    state: &AppState,
-    conversation: &ConversationDoc,
-    message: &MessageDoc,
-) -> ApiResult<()> {
-    let last = message.last_message();
-    let updates = conversation
-        .participant_ids
-        .iter()
-        .map(|member| chat::note_message(state, member, &conversation.id, &last));
-    for result in futures::future::join_all(updates).await {
-        result?;
-    }
-    Ok(())
 }
 
 #[utoipa::path(post, operation_id = "sendMessage", path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),

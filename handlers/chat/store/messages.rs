@@ -179,24 +179,6 @@ pub async fn newest(
     Ok(page.items)
 }
 
-/// How many shown, not deleted messages of others follow `message_id`.
-pub async fn unread_after(
-    state: &AppState,
-    conversation: &ConversationDoc,
-    user_id: &str,
-    message_id: &str,
-) -> ApiResult<i64> {
-    let query = live(conversation)
-        .filter(Filter::new("id", Cmp::Gt, message_id))
-        .filter(Filter::new("senderId", Cmp::Ne, user_id))
-        .filter(Filter::new("deletedAt", Cmp::Missing, Value::Null))
-        .limit(1000);
-    let found = messages(state)
-        .query_all(Some(&conversation.id), &query)
-        .await?;
-    Ok(found.len() as i64)
-}
-
 /// Up to `limit` shown plain-text messages containing `q` (lower case), newest first.
 pub async fn search(
     state: &AppState,
@@ -309,6 +291,7 @@ mod tests {
             sender_deleted: false,
             search_text: Some("hi".into()),
             ttl,
+            seq: 1,
         }
     }
 

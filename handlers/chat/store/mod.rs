@@ -10,10 +10,12 @@ pub mod messages;
 
 use serde_json::json;
 
-use super::model::{ConversationDoc, LastMessage, MemberRole, MembershipDoc};
+use super::model::{ConversationDoc, LastMessage, MemberRole, MembershipDoc, ReadPosition};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{Change, Collection, Order, PatchOp, Query, StoreError, StoreResult};
+use crate::store::{
+    Change, Cmp, Collection, Filter, Order, PatchOp, Query, StoreError, StoreResult,
+};
 
 crate::document!(ConversationDoc, CONVERSATIONS, id);
 crate::document!(MembershipDoc, MEMBERSHIPS, user_id);
@@ -127,17 +129,6 @@ async fn patch_membership(
     }
 }
 
-/// The member's copy of the conversation's name.
-pub async fn set_member_name(
-    state: &AppState,
-    user_id: &str,
-    conversation_id: &str,
-    name: &str,
-) -> ApiResult<()> {
-    let ops = [PatchOp::Set("/name".into(), json!(name))];
-    patch_membership(state, user_id, conversation_id, &ops).await
-}
-
 pub async fn set_member_role(
     state: &AppState,
     user_id: &str,
@@ -148,62 +139,92 @@ pub async fn set_member_role(
     patch_membership(state, user_id, conversation_id, &ops).await
 }
 
-/// A new message in the member's list: the sender has read it, anyone else has one more
-/// unread. A patch, so concurrent messages each count.
+/// The JSON pointer of a member's read position (user ids are UUIDs: nothing to escape, but
+/// escaped as RFC 6901 says all the same).
+fn read_pointer(user_id: &str) -> String {
+    format!("/reads/{}", user_id.replace('~', "~0").replace('/', "~1"))
+}
+
+/// Records a new message on its conversation and answers its sequence number: one more in the
+/// sequence, the last message, and the sender's read position moved along with it (their own
+/// message is not unread to them, whatever else they have not read). One patch, so concurrent
+/// sends each count, and one write whatever the number of members.
 pub async fn note_message(
     state: &AppState,
-    user_id: &str,
-    conversation_id: &str,
+    conversation: &ConversationDoc,
     last: &LastMessage,
-) -> ApiResult<()> {
-    let mut ops = vec![
-        PatchOp::Set("/lastMessage".into(), json!(last)),
-        PatchOp::Set("/lastActivityAt".into(), json!(last.sent_at.to_rfc3339())),
-    ];
-    if user_id == last.sender_id {
-        ops.push(PatchOp::Set("/lastReadMessageId".into(), json!(last.id)));
-    } else {
-        ops.push(PatchOp::Incr("/unreadCount".into(), 1));
+) -> ApiResult<i64> {
+    if !conversation.reads.contains_key(&last.sender_id) {
+        // A conversation stored before read positions: give the sender one to move.
+        ensure_read_position(state, &conversation.id, &last.sender_id).await?;
     }
-    patch_membership(state, user_id, conversation_id, &ops).await
+    let ops = [
+        PatchOp::Incr("/seq".into(), 1),
+        PatchOp::Incr(format!("{}/seq", read_pointer(&last.sender_id)), 1),
+        PatchOp::Set("/lastMessage".into(), json!(last)),
+        PatchOp::Set("/lastActivityAt".into(), json!(last.sent_at)),
+    ];
+    let id = &conversation.id;
+    match conversations(state).patch(id, id, &ops, None).await {
+        Ok(updated) => Ok(updated.seq),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// The member has read up to `message_id` and has `unread` messages after it.
+/// Gives `user_id` a read position at the conversation's current sequence if they have none.
+async fn ensure_read_position(state: &AppState, id: &str, user_id: &str) -> ApiResult<()> {
+    update_conversation(state, id, |c| {
+        let seq = c.seq;
+        c.reads.entry(user_id.to_owned()).or_insert(ReadPosition {
+            seq,
+            ..ReadPosition::default()
+        });
+        Ok(())
+    })
+    .await
+    .map(drop)
+}
+
+/// Moves the member's read position to `position`. One patch of the conversation.
 pub async fn set_read(
     state: &AppState,
-    user_id: &str,
     conversation_id: &str,
-    message_id: &str,
-    unread: i64,
+    user_id: &str,
+    position: &ReadPosition,
 ) -> ApiResult<()> {
-    let ops = [
-        PatchOp::Set("/unreadCount".into(), json!(unread)),
-        PatchOp::Set("/lastReadMessageId".into(), json!(message_id)),
-    ];
-    patch_membership(state, user_id, conversation_id, &ops).await
+    let ops = [PatchOp::Set(read_pointer(user_id), json!(position))];
+    match conversations(state)
+        .patch(conversation_id, conversation_id, &ops, None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// One page of a user's memberships, most recent activity first (one partition read).
-pub async fn memberships_page(
-    state: &AppState,
-    user_id: &str,
-    limit: u32,
-    cursor: Option<&str>,
-) -> ApiResult<(Vec<MembershipDoc>, Option<String>)> {
+/// Every conversation `user_id` is in, most recent activity first. One query over the
+/// conversations by participant: across partitions, so without ORDER BY (the Cosmos DB
+/// gateway serves a filtered cross-partition query, not an ordered one), sorted here. A
+/// member's list is read from the documents that a send writes, so that a send writes one
+/// document rather than one per member.
+pub async fn conversations_of(state: &AppState, user_id: &str) -> ApiResult<Vec<ConversationDoc>> {
     let query = Query::default()
-        .order_by("lastActivityAt", Order::Desc)
-        .limit(limit);
-    let page = memberships(state)
-        .query(Some(user_id), &query, cursor)
-        .await?;
-    Ok((page.items, page.continuation))
+        .filter(Filter::new("participantIds", Cmp::ArrayContains, user_id))
+        .limit(1000);
+    let mut all = conversations(state).query_all(None, &query).await?;
+    all.sort_by(|a, b| {
+        b.activity()
+            .cmp(&a.activity())
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(all)
 }
 
 /// Every membership of a user.
 pub async fn all_memberships(state: &AppState, user_id: &str) -> ApiResult<Vec<MembershipDoc>> {
-    let query = Query::default()
-        .order_by("lastActivityAt", Order::Desc)
-        .limit(100);
+    let query = Query::default().order_by("joinedAt", Order::Asc).limit(100);
     Ok(memberships(state).query_all(Some(user_id), &query).await?)
 }
 
