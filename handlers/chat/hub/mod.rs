@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -32,6 +32,10 @@ use crate::error::{ApiError, Code};
 use crate::host::{InvocationRequest, dispatch};
 use crate::state::AppState;
 
+mod frames;
+
+use frames::handle_frame;
+
 const SIMPLE: &str = "json.webpubsub.azure.v1";
 const RELIABLE: &str = "json.reliable.webpubsub.azure.v1";
 
@@ -41,18 +45,40 @@ struct Connection {
     sequence: AtomicU64,
     groups: HashSet<String>,
     roles: Vec<String>,
-    out: mpsc::UnboundedSender<String>,
+    out: mpsc::UnboundedSender<Utf8Bytes>,
     /// Cancelled when the server closes the connection: the reader stops taking frames and the
     /// writer sends the close frame after what was queued.
     closed: CancellationToken,
 }
 
-impl Connection {
-    fn send(&self, mut frame: Value) {
-        if self.reliable && frame["type"] == "message" {
-            frame["sequenceId"] = json!(self.sequence.fetch_add(1, Ordering::Relaxed) + 1);
+/// A frame serialised once for every connection it goes to (a message to a group of 100 is
+/// one serialisation, not 100): its text is shared, not copied.
+struct Outgoing {
+    text: Utf8Bytes,
+    /// A `message` frame, which the reliable protocol numbers per connection.
+    message: bool,
+}
+
+impl Outgoing {
+    fn new(frame: &Value) -> Self {
+        Self {
+            text: frame.to_string().into(),
+            message: frame["type"] == "message",
         }
-        let _ = self.out.send(frame.to_string());
+    }
+}
+
+impl Connection {
+    fn send(&self, frame: &Outgoing) {
+        let text = if self.reliable && frame.message && frame.text.len() > 2 {
+            // `{"sequenceId":N,` then the rest of the object: the same JSON as setting the field
+            // and serialising again, without the second serialisation.
+            let n = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+            format!("{{\"sequenceId\":{n},{}", &frame.text[1..]).into()
+        } else {
+            frame.text.clone()
+        };
+        let _ = self.out.send(text);
     }
 
     fn may(&self, right: &str, group: &str) -> bool {
@@ -110,9 +136,13 @@ impl LocalHub {
     }
 
     fn to_group(&self, group: &str, frame: &Value, except: Option<&str>) {
+        self.to_group_frame(group, &Outgoing::new(frame), except);
+    }
+
+    fn to_group_frame(&self, group: &str, frame: &Outgoing, except: Option<&str>) {
         for (id, connection) in self.lock().iter() {
             if connection.groups.contains(group) && Some(id.as_str()) != except {
-                connection.send(frame.clone());
+                connection.send(frame);
             }
         }
     }
@@ -145,7 +175,7 @@ impl LocalHub {
         for id in ids {
             if let Some(connection) = connections.remove(&id) {
                 let frame = json!({"type": "system", "event": "disconnected", "message": reason});
-                let _ = connection.out.send(frame.to_string());
+                let _ = connection.out.send(frame.to_string().into());
                 connection.closed.cancel();
             }
         }
@@ -180,18 +210,19 @@ impl LocalHub {
                 (Value::String(s), "json") => serde_json::from_str(s).unwrap_or(json!(s)),
                 (other, _) => other.clone(),
             };
-            let frame =
-                json!({"type": "message", "from": "server", "dataType": data_type, "data": data});
+            let frame = Outgoing::new(
+                &json!({"type": "message", "from": "server", "dataType": data_type, "data": data}),
+            );
             let text = |key: &str| action[key].as_str().unwrap_or_default().to_owned();
             match name.as_str() {
-                "sendtogroup" => self.to_group(&text("group"), &frame, None),
-                "sendtoall" => self.lock().values().for_each(|c| c.send(frame.clone())),
+                "sendtogroup" => self.to_group_frame(&text("group"), &frame, None),
+                "sendtoall" => self.lock().values().for_each(|c| c.send(&frame)),
                 "sendtouser" => {
                     let user = text("userId");
                     self.lock()
                         .values()
                         .filter(|c| c.user_id == user)
-                        .for_each(|c| c.send(frame.clone()));
+                        .for_each(|c| c.send(&frame));
                 }
                 "addusertogroup" => self.set_group(&text("userId"), &text("group"), true),
                 "removeuserfromgroup" => self.set_group(&text("userId"), &text("group"), false),
@@ -397,7 +428,7 @@ async fn run(
         .and_then(|p| p.to_str().ok())
         .is_some_and(|p| p == RELIABLE);
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
+    let (out, mut outgoing) = mpsc::unbounded_channel::<Utf8Bytes>();
     let closed = CancellationToken::new();
     let closing = closed.clone();
     let writer = tokio::spawn(async move {
@@ -406,7 +437,13 @@ async fn run(
                 biased;
                 text = outgoing.recv() => match text {
                     Some(text) => {
-                        if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                        // What else is queued goes out in the same write: under a burst, one
+                        // flush for many frames rather than one each.
+                        let mut failed = sink.feed(WsMessage::Text(text)).await.is_err();
+                        while !failed && let Ok(more) = outgoing.try_recv() {
+                            failed = sink.feed(WsMessage::Text(more)).await.is_err();
+                        }
+                        if failed || sink.flush().await.is_err() {
                             return;
                         }
                     }
@@ -415,7 +452,7 @@ async fn run(
                 _ = closing.cancelled() => {
                     // What was queued before the close goes out first (the disconnected frame).
                     while let Ok(text) = outgoing.try_recv() {
-                        let _ = sink.send(WsMessage::Text(text.into())).await;
+                        let _ = sink.send(WsMessage::Text(text)).await;
                     }
                     let frame = axum::extract::ws::CloseFrame {
                         code: 1008,
@@ -432,7 +469,7 @@ async fn run(
     if reliable {
         connected["reconnectionToken"] = json!(uuid::Uuid::new_v4().simple().to_string());
     }
-    let _ = out.send(connected.to_string());
+    let _ = out.send(connected.to_string().into());
     hub.lock().insert(
         connection_id.clone(),
         Connection {
@@ -492,110 +529,4 @@ async fn run(
     }
     drop(out);
     let _ = writer.await;
-}
-
-fn ack(out: &mpsc::UnboundedSender<String>, ack_id: &Value, error: Option<(&str, String)>) {
-    if ack_id.is_null() {
-        return;
-    }
-    let frame = match error {
-        None => json!({"type": "ack", "ackId": ack_id, "success": true}),
-        Some((name, message)) => {
-            json!({"type": "ack", "ackId": ack_id, "success": false, "error": {"name": name, "message": message}})
-        }
-    };
-    let _ = out.send(frame.to_string());
-}
-
-async fn handle_frame(
-    state: &AppState,
-    hub: &LocalHub,
-    connection_id: &str,
-    user_id: &str,
-    out: &mpsc::UnboundedSender<String>,
-    frame: Value,
-) {
-    let ack_id = frame["ackId"].clone();
-    let group = frame["group"].as_str().unwrap_or_default().to_owned();
-    let forbidden =
-        |what: &str| Some(("Forbidden", format!("No right to {what} group '{group}'.")));
-    match frame["type"].as_str().unwrap_or_default() {
-        kind @ ("joinGroup" | "leaveGroup") => {
-            let mut connections = hub.lock();
-            let Some(connection) = connections.get_mut(connection_id) else {
-                return;
-            };
-            if !connection.may("joinLeaveGroup", &group) {
-                drop(connections);
-                return ack(out, &ack_id, forbidden("join or leave"));
-            }
-            if kind == "joinGroup" {
-                connection.groups.insert(group.clone());
-            } else {
-                connection.groups.remove(&group);
-            }
-            drop(connections);
-            ack(out, &ack_id, None);
-        }
-        "sendToGroup" => {
-            let allowed = hub
-                .lock()
-                .get(connection_id)
-                .is_some_and(|c| c.may("sendToGroup", &group));
-            if !allowed {
-                return ack(out, &ack_id, forbidden("send to"));
-            }
-            let message = json!({
-                "type": "message", "from": "group", "group": group, "fromUserId": user_id,
-                "dataType": frame["dataType"].clone(), "data": frame["data"].clone(),
-            });
-            let no_echo = frame["noEcho"].as_bool().unwrap_or(false);
-            hub.to_group(&group, &message, no_echo.then_some(connection_id));
-            ack(out, &ack_id, None);
-        }
-        "event" => {
-            let event = frame["event"].as_str().unwrap_or_default().to_owned();
-            let data_type = frame["dataType"].as_str().unwrap_or("text").to_owned();
-            let data = match (&frame["data"], data_type.as_str()) {
-                (Value::String(s), _) => s.clone(),
-                (other, _) => other.to_string(),
-            };
-            let context = context(&hub.hub, connection_id, user_id, &event, "user");
-            let extra = Map::from_iter([
-                ("Data".to_owned(), json!(data)),
-                ("DataType".to_owned(), json!(data_type)),
-            ]);
-            match invoke(state, &hub.hub, &event, "user", context, extra).await {
-                None => ack(out, &ack_id, None),
-                Some(Err(e)) => ack(out, &ack_id, Some(("InternalServerError", e.detail))),
-                Some(Ok(reply)) => {
-                    reply.outputs.values().for_each(|v| hub.apply_binding(v));
-                    let answer = reply.return_value;
-                    if let Some(code) = answer["code"].as_str() {
-                        let message = answer["errorMessage"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned();
-                        return ack(out, &ack_id, Some((code, message)));
-                    }
-                    if !answer["data"].is_null() {
-                        let reply_frame = json!({
-                            "type": "message", "from": "server",
-                            "dataType": answer["dataType"].as_str().unwrap_or("json"),
-                            "data": answer["data"],
-                        });
-                        if let Some(connection) = hub.lock().get(connection_id) {
-                            connection.send(reply_frame);
-                        }
-                    }
-                    ack(out, &ack_id, None);
-                }
-            }
-        }
-        "ping" => {
-            let _ = out.send(json!({"type": "pong"}).to_string());
-        }
-        // Reliable-protocol acknowledgements: this hub keeps no resend buffer to trim.
-        _ => {}
-    }
 }
