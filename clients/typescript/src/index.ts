@@ -3,6 +3,8 @@
 export { ApiError, isProblem, type Problem } from "./errors.js";
 export type { components, paths } from "./openapi.js";
 export { Realtime, negotiate, type RealtimeEvent } from "./realtime.js";
+// The two client protocols, for `new Realtime(api, { protocol })` without a second import.
+export { WebPubSubJsonProtocol, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
 export {
   Session,
   type Api,

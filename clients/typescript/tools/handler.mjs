@@ -59,6 +59,7 @@ export async function freePort() {
  * @property {number} port
  * @property {string} dataDir
  * @property {() => string} logs  what the handler printed so far
+ * @property {() => number | undefined} pid  the running process's id
  * @property {() => Promise<void>} stop  ends the process and removes its data folder
  * @property {(whileDown?: () => Promise<unknown>) => Promise<void>} restart  a new process on
  *   the same port and data folder, `whileDown` run while there is none
@@ -156,5 +157,5 @@ export async function startHandler(options = {}) {
     await whileDown?.();
     await launch();
   };
-  return { baseUrl, port, dataDir, logs: () => output, stop, restart };
+  return { baseUrl, port, dataDir, logs: () => output, pid: () => child?.pid, stop, restart };
 }
