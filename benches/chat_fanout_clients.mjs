@@ -181,3 +181,5 @@ try {
   for (const r of realtimes) r.stop();
   await handler.stop();
 }
+// Keep-alive sockets and the clients' timers would keep the process alive.
+process.exit();
