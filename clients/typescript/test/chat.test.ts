@@ -3,12 +3,21 @@
 // client URL when its connection is lost and cannot be recovered.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { AzureLogger, setLogLevel } from "@azure/logger";
 import { WebPubSubJsonProtocol } from "@azure/web-pubsub-client";
 import { Realtime, Session, type components } from "../src/index.js";
 import { startHandler, type RunningHandler } from "../tools/handler.mjs";
 import { PASSWORD, email, until } from "./helpers.js";
 
 type Message = components["schemas"]["Message"];
+
+// The client package's own log, kept to explain a failure (its reconnection steps).
+const clientLog: string[] = [];
+setLogLevel("verbose");
+AzureLogger.log = (...args: unknown[]) => {
+  clientLog.push(`${new Date().toISOString()} ${args.map(String).join(" ")}`);
+  if (clientLog.length > 200) clientLog.shift();
+};
 
 let handler: RunningHandler;
 let alice: Session;
@@ -70,15 +79,21 @@ test("after a lost connection the client negotiates a new URL and hears messages
   realtime.on<Message>("message.new", (m) => received.push(m));
   await realtime.start();
   assert.equal(realtime.negotiations, 1);
+  // start() resolves when the socket opens, before the hub's `connected` frame is read: wait
+  // for it, or a restart that came first would leave this connection uncounted.
+  await until("the first connection", () => connected >= 1);
 
   // The handler goes away, the client notices and tries for a new URL while there is none,
   // and the handler comes back on the same port and data (a redeploy).
   await handler.restart(() => until("a negotiation while the API is down", () => realtime.negotiations >= 2));
   await until("reconnected", () => connected >= 2, 30000).catch((e: Error) => {
     // The client's own state (Connecting, Connected, Disconnected...), read for the message only.
-    const client = (realtime.client as unknown as { _state?: string })._state;
-    const state = `${realtime.negotiations} negotiations, ${connected} connections, client ${client}`;
-    throw new Error(`${e.message} (${state}); handler said:\n${handler.logs().slice(-2000)}`);
+    const clientState = (realtime.client as unknown as { _state?: string })._state;
+    const state = `${realtime.negotiations} negotiations, ${connected} connections, client ${clientState}`;
+    const client = clientLog.slice(-60).join("\n");
+    throw new Error(
+      `${e.message} (${state});\nthe client said:\n${client}\nthe handler said:\n${handler.logs().slice(-4000)}`,
+    );
   });
   assert.ok(realtime.negotiations >= 2, `negotiated again (${realtime.negotiations})`);
 

@@ -67,6 +67,9 @@ pub async fn mark_read(
     let Some(message) = store::get(state, conversation_id, message_id).await? else {
         return Err(ApiError::not_found("No such message in this conversation."));
     };
+    if !conversation.reads.contains_key(user_id) {
+        chat::ensure_read_position(state, conversation_id, user_id).await?;
+    }
     let now = Utc::now();
     let position = ReadPosition {
         seq: message.seq,

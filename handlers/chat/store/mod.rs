@@ -172,8 +172,9 @@ pub async fn note_message(
     }
 }
 
-/// Gives `user_id` a read position at the conversation's current sequence if they have none.
-async fn ensure_read_position(state: &AppState, id: &str, user_id: &str) -> ApiResult<()> {
+/// Gives `user_id` a read position at the conversation's current sequence if they have none
+/// (a conversation stored before read positions; a patch cannot create `/reads` itself).
+pub async fn ensure_read_position(state: &AppState, id: &str, user_id: &str) -> ApiResult<()> {
     update_conversation(state, id, |c| {
         let seq = c.seq;
         c.reads.entry(user_id.to_owned()).or_insert(ReadPosition {
