@@ -407,29 +407,73 @@ pub async fn connect_route(
             }
         }
     }
-    ws.protocols([RELIABLE, SIMPLE])
-        .on_upgrade(move |socket| async move {
-            run(state, hub, socket, connection_id, user_id, groups, roles).await;
-        })
-        .into_response()
+    let ws = ws.protocols([RELIABLE, SIMPLE]);
+    let reliable = ws
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .is_some_and(|p| p == RELIABLE);
+    // In the hub before the handshake completes, as the service has a connection in its groups
+    // when its client sees the socket open: a message sent at that moment reaches it. The
+    // `connected` frame is queued first, so it is the first the client reads.
+    let (out, outgoing) = mpsc::unbounded_channel::<Utf8Bytes>();
+    let mut connected = json!({"type": "system", "event": "connected", "userId": user_id, "connectionId": connection_id});
+    if reliable {
+        connected["reconnectionToken"] = json!(uuid::Uuid::new_v4().simple().to_string());
+    }
+    let _ = out.send(connected.to_string().into());
+    let closed = CancellationToken::new();
+    hub.lock().insert(
+        connection_id.clone(),
+        Connection {
+            user_id: user_id.clone(),
+            reliable,
+            sequence: AtomicU64::new(0),
+            groups,
+            roles,
+            out: out.clone(),
+            closed: closed.clone(),
+        },
+    );
+    let (failed_hub, failed_id) = (hub.clone(), connection_id.clone());
+    let registered = Registered {
+        connection_id,
+        user_id,
+        out,
+        outgoing,
+        closed,
+    };
+    ws.on_failed_upgrade(move |_| {
+        failed_hub.lock().remove(&failed_id);
+    })
+    .on_upgrade(move |socket| async move {
+        run(state, hub, socket, registered).await;
+    })
+    .into_response()
+}
+
+/// A connection the hub holds from its handshake on: its queue and its close signal.
+struct Registered {
+    connection_id: String,
+    user_id: String,
+    out: mpsc::UnboundedSender<Utf8Bytes>,
+    outgoing: mpsc::UnboundedReceiver<Utf8Bytes>,
+    closed: CancellationToken,
 }
 
 async fn run(
     state: AppState,
     hub: std::sync::Arc<LocalHub>,
     socket: WebSocket,
-    connection_id: String,
-    user_id: String,
-    groups: HashSet<String>,
-    roles: Vec<String>,
+    registered: Registered,
 ) {
-    let reliable = socket
-        .protocol()
-        .and_then(|p| p.to_str().ok())
-        .is_some_and(|p| p == RELIABLE);
+    let Registered {
+        connection_id,
+        user_id,
+        out,
+        mut outgoing,
+        closed,
+    } = registered;
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<Utf8Bytes>();
-    let closed = CancellationToken::new();
     let closing = closed.clone();
     let writer = tokio::spawn(async move {
         loop {
@@ -465,23 +509,6 @@ async fn run(
         }
         let _ = sink.close().await;
     });
-    let mut connected = json!({"type": "system", "event": "connected", "userId": user_id, "connectionId": connection_id});
-    if reliable {
-        connected["reconnectionToken"] = json!(uuid::Uuid::new_v4().simple().to_string());
-    }
-    let _ = out.send(connected.to_string().into());
-    hub.lock().insert(
-        connection_id.clone(),
-        Connection {
-            user_id: user_id.clone(),
-            reliable,
-            sequence: AtomicU64::new(0),
-            groups,
-            roles,
-            out: out.clone(),
-            closed: closed.clone(),
-        },
-    );
     let system = |event: &str| context(&hub.hub, &connection_id, &user_id, event, "system");
     if let Some(Ok(reply)) = invoke(
         &state,
