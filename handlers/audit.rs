@@ -10,17 +10,15 @@
 //! has ended only when `nextCursor` is null.
 
 use axum::extract::{Query as QueryParams, State};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::extract::AdminUser;
-use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::state::AppState;
-use crate::store::{BadInput, Cmp, Collection, Filter, Order, Query};
+use crate::store::{Cmp, Collection, Filter, Order, Query};
 
 /// Entries are kept two years (the same as forms' review trail).
 const TTL_SECONDS: i64 = 2 * 365 * 24 * 3600;
@@ -139,15 +137,11 @@ struct Cursor {
 
 impl Cursor {
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serialises"))
+        crate::paging::encode_cursor(self)
     }
 
     fn decode(raw: &str) -> ApiResult<Self> {
-        URL_SAFE_NO_PAD
-            .decode(raw.trim())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| ApiError::new(Code::InvalidRequest, BadInput::Cursor.message()))
+        crate::paging::decode_cursor(raw)
     }
 }
 

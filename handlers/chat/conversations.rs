@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,7 +19,7 @@ use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::paging::{PageParams, page_limit};
 use crate::state::AppState;
-use crate::store::{BadInput, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -302,15 +300,11 @@ impl ListCursor {
     }
 
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serialises"))
+        crate::paging::encode_cursor(self)
     }
 
     fn decode(raw: &str) -> ApiResult<Self> {
-        URL_SAFE_NO_PAD
-            .decode(raw.trim())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| ApiError::new(Code::InvalidRequest, BadInput::Cursor.message()))
+        crate::paging::decode_cursor(raw)
     }
 }
 

@@ -15,6 +15,8 @@ both!(
     sends_are_idempotent_and_validated,
     paging_is_stable_while_messages_arrive,
     unread_counts_follow_read_receipts,
+    the_conversation_list_pages_by_activity_without_repeats,
+    a_conversation_stored_before_read_positions_still_counts,
     edits_and_deletes_follow_their_rights,
     ciphertext_is_opaque_and_keys_are_kept,
     search_stays_in_my_conversations,
@@ -438,6 +440,83 @@ async fn unread_counts_follow_read_receipts(kind: Kind) {
     let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
     assert_eq!(listed["items"][0]["id"], other.as_str());
     assert_eq!(listed["items"][1]["id"], id.as_str());
+}
+
+async fn the_conversation_list_pages_by_activity_without_repeats(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let me = person(&app, "me").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let other = person(&app, &format!("other{n}")).await;
+        ids.push(conversation(&app, &me, "direct", &[&other]).await);
+    }
+    // The oldest conversation gets the newest message: it comes first.
+    say(&app, &me, &ids[0], "bump").await;
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/api/v1/conversations?limit=2".to_owned();
+    loop {
+        let page = json_of(get(&app, &path, &me.token).await).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(cursor) => {
+                let cursor: String =
+                    url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+                path = format!("/api/v1/conversations?limit=2&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "every conversation once: {seen:?}");
+    assert_eq!(seen[0], ids[0]);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5, "no repeats: {seen:?}");
+    problem(
+        get(&app, "/api/v1/conversations?cursor=not-a-cursor", &me.token).await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+}
+
+/// A conversation written before it carried a sequence and read positions (as stored data of
+/// an earlier version is): sending and reading in it still work and count.
+async fn a_conversation_stored_before_read_positions_still_counts(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let (a, b) = (person(&app, "a").await, person(&app, "b").await);
+    let id = conversation(&app, &a, "direct", &[&b]).await;
+    let documents = &app.state.stores.documents;
+    let mut old = documents
+        .get("conversations", &id, &id)
+        .await
+        .unwrap()
+        .expect("the conversation document")
+        .value;
+    for field in ["seq", "reads", "lastMessage", "lastActivityAt"] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    documents
+        .replace("conversations", &id, old, None)
+        .await
+        .unwrap();
+
+    let sent = say(&app, &a, &id, "from before").await;
+    let listed = json_of(get(&app, "/api/v1/conversations", &b.token).await).await;
+    assert_eq!(listed["items"][0]["unreadCount"], 1);
+    let mine = json_of(get(&app, "/api/v1/conversations", &a.token).await).await;
+    assert_eq!(mine["items"][0]["unreadCount"], 0);
+    let read = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/conversations/{id}/read"),
+        Some(&b.token),
+        Some(json!({"messageId": sent["id"]})),
+    )
+    .await;
+    assert_eq!(json_of(read).await["unreadCount"], 0);
 }
 
 async fn edits_and_deletes_follow_their_rights(kind: Kind) {

@@ -67,16 +67,13 @@ pub async fn mark_read(
     let Some(message) = store::get(state, conversation_id, message_id).await? else {
         return Err(ApiError::not_found("No such message in this conversation."));
     };
-    if !conversation.reads.contains_key(user_id) {
-        chat::ensure_read_position(state, conversation_id, user_id).await?;
-    }
     let now = Utc::now();
     let position = ReadPosition {
         seq: message.seq,
         message_id: Some(message.id.clone()),
         read_at: Some(now),
     };
-    chat::set_read(state, conversation_id, user_id, &position).await?;
+    chat::set_read(state, &conversation, user_id, &position).await?;
     let unread = (conversation.seq - message.seq).max(0);
     let actions = vec![Action::to_group(
         conversation_id,

@@ -154,28 +154,40 @@ pub async fn note_message(
     conversation: &ConversationDoc,
     last: &LastMessage,
 ) -> ApiResult<i64> {
-    if !conversation.reads.contains_key(&last.sender_id) {
-        // A conversation stored before read positions: give the sender one to move.
-        ensure_read_position(state, &conversation.id, &last.sender_id).await?;
-    }
+    ensure_read_position(state, conversation, &last.sender_id).await?;
     let ops = [
         PatchOp::Incr("/seq".into(), 1),
         PatchOp::Incr(format!("{}/seq", read_pointer(&last.sender_id)), 1),
         PatchOp::Set("/lastMessage".into(), json!(last)),
         PatchOp::Set("/lastActivityAt".into(), json!(last.sent_at)),
     ];
-    let id = &conversation.id;
-    match conversations(state).patch(id, id, &ops, None).await {
-        Ok(updated) => Ok(updated.seq),
+    Ok(patch_conversation(state, &conversation.id, &ops).await?.seq)
+}
+
+/// Applies `ops` to the conversation in one patch; a 404 when it is gone.
+async fn patch_conversation(
+    state: &AppState,
+    id: &str,
+    ops: &[PatchOp],
+) -> ApiResult<ConversationDoc> {
+    match conversations(state).patch(id, id, ops, None).await {
+        Ok(updated) => Ok(updated),
         Err(StoreError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Gives `user_id` a read position at the conversation's current sequence if they have none
-/// (a conversation stored before read positions; a patch cannot create `/reads` itself).
-pub async fn ensure_read_position(state: &AppState, id: &str, user_id: &str) -> ApiResult<()> {
-    update_conversation(state, id, |c| {
+/// Gives `user_id` a read position at the conversation's current sequence if they have none:
+/// a conversation stored before read positions, where a patch of `/reads/...` has no parent.
+async fn ensure_read_position(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    user_id: &str,
+) -> ApiResult<()> {
+    if conversation.reads.contains_key(user_id) {
+        return Ok(());
+    }
+    update_conversation(state, &conversation.id, |c| {
         let seq = c.seq;
         c.reads.entry(user_id.to_owned()).or_insert(ReadPosition {
             seq,
@@ -190,19 +202,15 @@ pub async fn ensure_read_position(state: &AppState, id: &str, user_id: &str) -> 
 /// Moves the member's read position to `position`. One patch of the conversation.
 pub async fn set_read(
     state: &AppState,
-    conversation_id: &str,
+    conversation: &ConversationDoc,
     user_id: &str,
     position: &ReadPosition,
 ) -> ApiResult<()> {
+    ensure_read_position(state, conversation, user_id).await?;
     let ops = [PatchOp::Set(read_pointer(user_id), json!(position))];
-    match conversations(state)
-        .patch(conversation_id, conversation_id, &ops, None)
+    patch_conversation(state, &conversation.id, &ops)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+        .map(drop)
 }
 
 /// Every conversation `user_id` is in, most recent activity first. One query over the
