@@ -64,6 +64,10 @@ codes! {
     InvalidBlobName = "INVALID_BLOB_NAME", BAD_REQUEST;
     MissingBlobType = "MISSING_BLOB_TYPE", BAD_REQUEST;
     UploadInterrupted = "UPLOAD_INTERRUPTED", BAD_REQUEST;
+    /// Put Block with an id that is not base64 of 1 to 64 bytes.
+    InvalidBlockId = "INVALID_BLOCK_ID", BAD_REQUEST;
+    /// Put Block List naming a block that is not staged (or too many).
+    InvalidBlockList = "INVALID_BLOCK_LIST", BAD_REQUEST;
     NotAGroup = "NOT_A_GROUP", BAD_REQUEST;
     TooManyParticipants = "TOO_MANY_PARTICIPANTS", BAD_REQUEST;
     UnknownParticipants = "UNKNOWN_PARTICIPANTS", BAD_REQUEST;

@@ -67,6 +67,15 @@ impl AppState {
         })))
     }
 
+    /// This API's public base URL without a trailing `/`, or "" when unset, so the links the
+    /// API hands out (share links, media URLs) are absolute where the deployment says where.
+    pub fn api_base(&self) -> &str {
+        self.settings
+            .public_base_url
+            .as_ref()
+            .map_or("", |base| base.as_str().trim_end_matches('/'))
+    }
+
     /// The same services under other settings (tests of a setting's effect).
     pub fn with_settings(&self, settings: Settings) -> AppState {
         let mut services = (*self.0).clone();

@@ -1,5 +1,7 @@
 //! The learning portal's courses: the catalog, authoring, enrollment, lessons and progress.
 
+pub mod learner;
+pub mod media;
 pub mod model;
 pub mod progress;
 pub mod routes;
@@ -14,8 +16,12 @@ crate::api_routes!(
     routes::update,
     routes::delete,
     routes::enroll,
+    learner::unenroll,
+    learner::rate,
+    media::media,
     routes::lessons,
     routes::lesson,
     routes::complete,
+    learner::set_position,
     stats::my_progress,
 );

@@ -80,20 +80,32 @@ const RESOURCE_TYPES: &[&str] = &["pdf", "link", "download"];
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Instructor {
     pub name: String,
+    /// An external picture URL.
     #[serde(default)]
     pub avatar: String,
     #[serde(default)]
     pub bio: String,
+    /// A ready image asset of the course (public, as the catalog is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_file_id: Option<String>,
+    /// In answers: the stable URL of `avatarFileId`. Ignored in requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Resource {
     pub title: String,
+    /// An external http(s) link; in answers, the stable URL of `fileId` when that is set.
+    #[serde(default)]
     pub url: String,
     /// `pdf`, `link` or `download`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// A ready asset of the course, for enrolled learners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -103,8 +115,12 @@ pub struct Lesson {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// An external video link; in answers, the stable URL of `videoFileId` when that is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_url: Option<String>,
+    /// A ready video asset of the course (mp4 or webm), for enrolled learners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_file_id: Option<String>,
     /// Minutes.
     pub duration: u32,
     pub order: u32,
@@ -122,13 +138,21 @@ pub struct CourseInput {
     pub title: String,
     pub description: String,
     pub category: String,
+    /// An external picture URL.
     #[serde(default)]
     pub thumbnail: String,
+    /// A ready image asset of the course, shown through `thumbnailUrl`.
+    #[serde(default)]
+    pub thumbnail_file_id: Option<String>,
     pub instructor: Instructor,
     pub level: String,
     pub lessons: Vec<Lesson>,
+    /// The rating shown until learners rate the course.
     #[serde(default)]
     pub rating: Option<f64>,
+    /// Minutes; without it, the sum of the lessons' durations.
+    #[serde(default)]
+    pub duration: Option<u32>,
 }
 
 /// The `courses` document (partition key `/id`).
@@ -146,14 +170,33 @@ pub struct CourseDoc {
     pub level: CourseLevel,
     pub lessons: Vec<Lesson>,
     pub enrolled_count: i64,
+    /// The seeded or admin-set rating, shown while no learner has rated.
     pub rating: f64,
     /// Lower-case title and description, so search is one portable filter.
     pub search_text: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_file_id: Option<String>,
+    /// The duration the author gave, if any (else `duration` is the lessons' sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_duration: Option<u32>,
+    /// Enrollments that completed every lesson, kept by server-side increments.
+    #[serde(default)]
+    pub completed_count: i64,
+    /// The learners' stars, summed, and how many learners rated.
+    #[serde(default)]
+    pub rating_total: i64,
+    #[serde(default)]
+    pub rating_count: i64,
 }
 
 crate::document!(CourseDoc, COURSES, id);
+
+/// The stable media URL of a course asset, under `base` (this API's public URL, or "").
+pub fn media_url(base: &str, course_id: &str, file_id: &str) -> String {
+    format!("{base}/api/v1/courses/{course_id}/media/{file_id}")
+}
 
 /// A course in lists.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -164,12 +207,24 @@ pub struct CourseSummary {
     pub description: String,
     pub category: CourseCategory,
     pub thumbnail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_file_id: Option<String>,
+    /// The stable URL of `thumbnailFileId` (public: a 302 to the image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
     pub instructor: Instructor,
+    /// Minutes.
     pub duration: u32,
     pub level: CourseLevel,
     pub lesson_count: usize,
     pub enrolled_count: i64,
+    /// The learners' mean stars (one decimal), or the seeded rating while none rated.
     pub rating: f64,
+    #[serde(default)]
+    pub rating_count: i64,
+    /// Completed enrollments over enrollments, 0 to 1.
+    #[serde(default)]
+    pub completion_rate: f64,
 }
 
 /// One lesson in an outline: no content.
@@ -184,6 +239,9 @@ pub struct LessonOutline {
     /// For the caller, in `GET courses/{id}/lessons`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
+    /// Where the caller's player stopped, in seconds (in `GET courses/{id}/lessons`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_seconds: Option<u32>,
 }
 
 /// A course with its outline.
@@ -198,23 +256,42 @@ pub struct Course {
 }
 
 impl CourseDoc {
-    pub fn summary(&self) -> CourseSummary {
+    /// `base`: this API's public URL (or ""), for the media URLs.
+    pub fn summary(&self, base: &str) -> CourseSummary {
+        let url = |file_id: &String| media_url(base, &self.id, file_id);
+        let mut instructor = self.instructor.clone();
+        instructor.avatar_url = instructor.avatar_file_id.as_ref().map(url);
+        let rating = if self.rating_count > 0 {
+            (self.rating_total as f64 / self.rating_count as f64 * 10.0).round() / 10.0
+        } else {
+            self.rating
+        };
+        let completion_rate = if self.enrolled_count > 0 {
+            (self.completed_count.max(0) as f64 / self.enrolled_count as f64).min(1.0)
+        } else {
+            0.0
+        };
         CourseSummary {
             id: self.id.clone(),
             title: self.title.clone(),
             description: self.description.clone(),
             category: self.category,
             thumbnail: self.thumbnail.clone(),
-            instructor: self.instructor.clone(),
+            thumbnail_file_id: self.thumbnail_file_id.clone(),
+            thumbnail_url: self.thumbnail_file_id.as_ref().map(url),
+            instructor,
             duration: self.duration,
             level: self.level,
             lesson_count: self.lessons.len(),
             enrolled_count: self.enrolled_count,
-            rating: self.rating,
+            rating,
+            rating_count: self.rating_count,
+            completion_rate,
         }
     }
 
-    pub fn outline(&self, completed: Option<&[String]>) -> Vec<LessonOutline> {
+    /// The outline; with the caller's enrollment, what they completed and where they stopped.
+    pub fn outline(&self, mine: Option<&super::progress::Enrollment>) -> Vec<LessonOutline> {
         self.lessons
             .iter()
             .map(|l| LessonOutline {
@@ -223,18 +300,43 @@ impl CourseDoc {
                 description: l.description.clone(),
                 duration: l.duration,
                 order: l.order,
-                completed: completed.map(|done| done.contains(&l.id)),
+                completed: mine.map(|e| e.completed_lessons.contains(&l.id)),
+                position_seconds: mine.map(|e| e.position_of(&l.id)),
             })
             .collect()
     }
 
-    pub fn view(&self) -> Course {
+    /// A lesson as a learner opens it: asset references shown as their media URLs.
+    pub fn lesson_view(&self, lesson: &Lesson, base: &str) -> Lesson {
+        let mut lesson = lesson.clone();
+        if let Some(file_id) = &lesson.video_file_id {
+            lesson.video_url = Some(media_url(base, &self.id, file_id));
+        }
+        for resource in &mut lesson.resources {
+            if let Some(file_id) = &resource.file_id {
+                resource.url = media_url(base, &self.id, file_id);
+            }
+        }
+        lesson
+    }
+
+    pub fn view(&self, base: &str) -> Course {
         Course {
-            summary: self.summary(),
+            summary: self.summary(base),
             lessons: self.outline(None),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
+    }
+
+    /// Every asset the course references, with the kind of file each place takes and who may
+    /// fetch it.
+    pub fn asset_refs(&self) -> Vec<super::media::AssetRef> {
+        super::media::collect_refs(
+            self.thumbnail_file_id.as_deref(),
+            &self.instructor,
+            &self.lessons,
+        )
     }
 
     /// A new course from validated input.
@@ -254,6 +356,11 @@ impl CourseDoc {
             search_text: String::new(),
             created_at: now,
             updated_at: now,
+            thumbnail_file_id: None,
+            declared_duration: None,
+            completed_count: 0,
+            rating_total: 0,
+            rating_count: 0,
         };
         doc.apply(course);
         doc
@@ -272,9 +379,19 @@ impl CourseDoc {
         self.description = input.description.trim().to_owned();
         self.category = category;
         self.thumbnail = input.thumbnail;
+        self.thumbnail_file_id = input.thumbnail_file_id.filter(|id| !id.is_empty());
         self.instructor = input.instructor;
+        self.instructor.avatar_url = None;
+        self.instructor.avatar_file_id = self
+            .instructor
+            .avatar_file_id
+            .take()
+            .filter(|id| !id.is_empty());
         self.level = level;
-        self.duration = lessons.iter().map(|l| l.duration).sum();
+        self.declared_duration = input.duration;
+        self.duration = input
+            .duration
+            .unwrap_or_else(|| lessons.iter().map(|l| l.duration).sum());
         self.lessons = lessons;
         if let Some(rating) = input.rating {
             self.rating = rating;
@@ -343,6 +460,13 @@ fn field_errors(input: &CourseInput) -> FieldErrors {
     if input.rating.is_some_and(|r| !(0.0..=5.0).contains(&r)) {
         push(&mut errors, "rating", "Use a rating from 0 to 5.");
     }
+    if input.duration.is_some_and(|d| d > 100_000) {
+        push(
+            &mut errors,
+            "duration",
+            "Give the duration in minutes, at most 100000.",
+        );
+    }
     if input.lessons.is_empty() {
         push(&mut errors, "lessons", "Add at least one lesson.");
     }
@@ -371,11 +495,13 @@ fn field_errors(input: &CourseInput) -> FieldErrors {
                     "Use pdf, link or download.",
                 );
             }
-            if !(resource.url.starts_with("https://") || resource.url.starts_with("http://")) {
+            let linked =
+                resource.url.starts_with("https://") || resource.url.starts_with("http://");
+            if resource.file_id.is_none() && !linked {
                 push(
                     &mut errors,
                     format!("lessons[{i}].resources[{j}].url"),
-                    "Use an http(s) URL.",
+                    "Use an http(s) URL, or a fileId of the course.",
                 );
             }
         }

@@ -154,7 +154,11 @@ async fn catalog_page(state: &AppState, params: ListParams) -> ApiResult<CourseP
     }
     let page = store::page(state, &query, params.cursor.as_deref()).await?;
     let page = CoursePage {
-        items: page.items.iter().map(CourseDoc::summary).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|c| c.summary(state.api_base()))
+            .collect(),
         next_cursor: page.continuation,
     };
     // A cache that is down costs speed, not the answer.
@@ -172,7 +176,7 @@ pub async fn get_one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let course = load(&state, &id).await?.view();
+    let course = load(&state, &id).await?.view(state.api_base());
     etag::json(&headers, &course, CATALOG_CACHE_CONTROL)
 }
 
@@ -183,6 +187,8 @@ pub async fn create(
     _admin: AdminUser,
     AppJson(input): AppJson<CourseInput>,
 ) -> ApiResult<(StatusCode, AppJson<Course>)> {
+    // A new course has no assets yet: any file id it names is refused.
+    super::media::check_refs(&state, None, &input.asset_refs()).await?;
     let valid = validate(input).map_err(ApiError::validation)?;
     let course = CourseDoc::new(uuid::Uuid::new_v4().to_string(), valid, Utc::now());
     store::create(&state, &course).await?;
@@ -195,7 +201,7 @@ pub async fn create(
         serde_json::Value::Null,
     )
     .await;
-    Ok((StatusCode::CREATED, AppJson(course.view())))
+    Ok((StatusCode::CREATED, AppJson(course.view(state.api_base()))))
 }
 
 /// Any subset of a course's fields; `lessons`, when given, replaces them all.
@@ -206,10 +212,13 @@ pub struct CoursePatch {
     pub description: Option<String>,
     pub category: Option<String>,
     pub thumbnail: Option<String>,
+    /// `""` removes the thumbnail asset.
+    pub thumbnail_file_id: Option<String>,
     pub instructor: Option<super::model::Instructor>,
     pub level: Option<String>,
     pub lessons: Option<Vec<Lesson>>,
     pub rating: Option<f64>,
+    pub duration: Option<u32>,
 }
 
 impl CoursePatch {
@@ -223,12 +232,16 @@ impl CoursePatch {
                 .category
                 .unwrap_or_else(|| course.category.as_str().to_owned()),
             thumbnail: self.thumbnail.unwrap_or_else(|| course.thumbnail.clone()),
+            thumbnail_file_id: self
+                .thumbnail_file_id
+                .or_else(|| course.thumbnail_file_id.clone()),
             instructor: self.instructor.unwrap_or_else(|| course.instructor.clone()),
             level: self
                 .level
                 .unwrap_or_else(|| course.level.as_str().to_owned()),
             lessons: self.lessons.unwrap_or_else(|| course.lessons.clone()),
             rating: self.rating.or(Some(course.rating)),
+            duration: self.duration.or(course.declared_duration),
         }
     }
 }
@@ -242,6 +255,9 @@ pub async fn update(
     Path(id): Path<String>,
     AppJson(patch): AppJson<CoursePatch>,
 ) -> ApiResult<AppJson<Course>> {
+    let current = load(&state, &id).await?;
+    let merged = patch.clone().over(&current);
+    super::media::check_refs(&state, Some(&id), &merged.asset_refs()).await?;
     // An enrollment may move the count meanwhile: the edit is applied to the new version.
     let course = store::update(&state, &id, |course| {
         let valid = validate(patch.clone().over(course)).map_err(ApiError::validation)?;
@@ -260,7 +276,7 @@ pub async fn update(
         serde_json::Value::Null,
     )
     .await;
-    Ok(AppJson(course.view()))
+    Ok(AppJson(course.view(state.api_base())))
 }
 
 #[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin"])),
@@ -272,6 +288,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     load(&state, &id).await?;
+    // Assets first, through the files' own delete: a delete that fails halfway is finished by
+    // the next, and no asset outlives its course.
+    crate::files::store::delete_course_assets(&state, &id).await?;
     store::delete(&state, &id).await?;
     invalidate(&state).await;
     crate::audit::record(
@@ -316,16 +335,24 @@ pub async fn lessons(
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<LessonList>> {
     let course = load(&state, &id).await?;
-    let done = progress::get(&state, &user.user_id, &id)
-        .await?
-        .map(|p| p.completed_lessons)
-        .unwrap_or_default();
-    Ok(AppJson(LessonList {
-        items: course.outline(Some(&done)),
-    }))
+    let mine = progress::get(&state, &user.user_id, &id).await?;
+    let items = match &mine {
+        Some(enrollment) => course.outline(Some(enrollment)),
+        // Not enrolled: nothing completed, nowhere stopped.
+        None => course
+            .outline(None)
+            .into_iter()
+            .map(|mut l| {
+                l.completed = Some(false);
+                l.position_seconds = Some(0);
+                l
+            })
+            .collect(),
+    };
+    Ok(AppJson(LessonList { items }))
 }
 
-fn find_lesson<'a>(course: &'a CourseDoc, lesson_id: &str) -> ApiResult<&'a Lesson> {
+pub(super) fn find_lesson<'a>(course: &'a CourseDoc, lesson_id: &str) -> ApiResult<&'a Lesson> {
     course
         .lessons
         .iter()
@@ -333,7 +360,7 @@ fn find_lesson<'a>(course: &'a CourseDoc, lesson_id: &str) -> ApiResult<&'a Less
         .ok_or_else(|| ApiError::not_found("No such lesson."))
 }
 
-fn not_enrolled() -> ApiError {
+pub(super) fn not_enrolled() -> ApiError {
     ApiError::new(
         Code::NotEnrolled,
         "Enroll in the course to open its lessons.",
@@ -349,10 +376,11 @@ pub async fn lesson(
     Path((id, lid)): Path<(String, String)>,
 ) -> ApiResult<AppJson<Lesson>> {
     let course = load(&state, &id).await?;
-    let lesson = find_lesson(&course, &lid)?.clone();
+    let lesson = course.lesson_view(find_lesson(&course, &lid)?, state.api_base());
     progress::get(&state, &user.user_id, &id)
         .await?
         .ok_or_else(not_enrolled)?;
+    progress::touch(&state, &user.user_id, &id).await?;
     Ok(AppJson(lesson))
 }
 
@@ -366,9 +394,14 @@ pub async fn complete(
 ) -> ApiResult<AppJson<Completion>> {
     let course = load(&state, &id).await?;
     find_lesson(&course, &lid)?;
-    let done = progress::complete(&state, &user.user_id, &course, &lid)
+    let (done, finished) = progress::complete(&state, &user.user_id, &course, &lid)
         .await?
         .ok_or_else(not_enrolled)?;
+    if finished {
+        // Counted by the call that completed the course: once per learner.
+        store::count(&state, &id, &[("completedCount", 1)]).await?;
+        invalidate(&state).await;
+    }
     crate::dashboard::touch(&state, &user.user_id).await;
     Ok(AppJson(Completion {
         progress: done.progress,

@@ -2,7 +2,7 @@
 //! achievements of the seed's model.
 
 use axum::extract::State;
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,6 +29,31 @@ pub struct Achievement {
     /// `first-lesson`, `first-course`, `five-lessons`, `three-courses`, `week-streak`.
     pub id: &'static str,
     pub title: &'static str,
+    /// When the learner reached it.
+    pub unlocked_at: DateTime<Utc>,
+}
+
+/// The `n`th earliest of `times` (1-based), if there are that many.
+fn nth(mut times: Vec<DateTime<Utc>>, n: usize) -> Option<DateTime<Utc>> {
+    times.sort();
+    times.get(n.checked_sub(1)?).copied()
+}
+
+/// When each lesson was completed; lessons completed before the times were kept count at the
+/// enrollment's last known moment.
+fn lesson_times(courses: &[Enrollment]) -> Vec<DateTime<Utc>> {
+    courses
+        .iter()
+        .flat_map(|c| {
+            let fallback = c
+                .completed_at
+                .or(c.last_accessed_at)
+                .unwrap_or(c.enrolled_at);
+            c.completed_lessons
+                .iter()
+                .map(move |l| c.lesson_completed_at.get(l).copied().unwrap_or(fallback))
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,10 +100,10 @@ pub async fn my_progress(
     let courses = progress::all(&state, &user.user_id).await?;
     let lessons_completed = courses.iter().map(|c| c.completed_lessons.len()).sum();
     let courses_completed = courses.iter().filter(|c| c.completed_at.is_some()).count();
-    let login_streak = streak(
-        login_days(&state, &user.user_id).await?,
-        Utc::now().date_naive(),
-    );
+    let today = Utc::now().date_naive();
+    let days = login_days(&state, &user.user_id).await?;
+    let signed_in_today = days.contains(&today);
+    let login_streak = streak(days, today);
     let stats = Stats {
         courses_enrolled: courses.len(),
         courses_completed,
@@ -86,37 +111,46 @@ pub async fn my_progress(
         time_spent: courses.iter().map(|c| c.time_spent).sum(),
         login_streak,
     };
+    let lessons_at = lesson_times(&courses);
+    let courses_at: Vec<_> = courses.iter().filter_map(|c| c.completed_at).collect();
+    // The current streak reached seven days on its seventh day.
+    let streak_at = (login_streak >= 7).then(|| {
+        let last = if signed_in_today {
+            today
+        } else {
+            today - Duration::days(1)
+        };
+        let seventh = last - Duration::days(i64::from(login_streak) - 7);
+        seventh.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+    });
     let earned = [
         (
-            lessons_completed >= 1,
+            nth(lessons_at.clone(), 1),
             "first-lesson",
             "Completed a first lesson",
         ),
+        (nth(lessons_at, 5), "five-lessons", "Completed five lessons"),
         (
-            lessons_completed >= 5,
-            "five-lessons",
-            "Completed five lessons",
-        ),
-        (
-            courses_completed >= 1,
+            nth(courses_at.clone(), 1),
             "first-course",
             "Completed a first course",
         ),
         (
-            courses_completed >= 3,
+            nth(courses_at, 3),
             "three-courses",
             "Completed three courses",
         ),
-        (
-            login_streak >= 7,
-            "week-streak",
-            "Signed in seven days in a row",
-        ),
+        (streak_at, "week-streak", "Signed in seven days in a row"),
     ];
     let achievements = earned
         .into_iter()
-        .filter(|(yes, _, _)| *yes)
-        .map(|(_, id, title)| Achievement { id, title })
+        .filter_map(|(at, id, title)| {
+            at.map(|unlocked_at| Achievement {
+                id,
+                title,
+                unlocked_at,
+            })
+        })
         .collect();
     let courses = courses
         .into_iter()

@@ -67,6 +67,51 @@ pub async fn count_enrollment(state: &AppState, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Moves the course's counters (`enrolledCount`, `completedCount`, `ratingTotal`,
+/// `ratingCount`) by the given amounts in one server-side step, so concurrent learners never
+/// overwrite each other's counts. A course deleted meanwhile is no error.
+pub async fn count(state: &AppState, id: &str, by: &[(&str, i64)]) -> StoreResult<()> {
+    let ops: Vec<PatchOp> = by
+        .iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|(field, n)| PatchOp::Incr(format!("/{field}"), *n))
+        .collect();
+    if ops.is_empty() {
+        return Ok(());
+    }
+    match courses(state).patch(id, id, &ops, None).await {
+        Ok(_) | Err(crate::store::StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the user's enrollment; the removed one, or `None` when there was none.
+pub async fn delete_enrollment(
+    state: &AppState,
+    user_id: &str,
+    course_id: &str,
+) -> StoreResult<Option<Enrollment>> {
+    let Some(enrollment) = progress(state).get(user_id, course_id).await? else {
+        return Ok(None);
+    };
+    match progress(state).delete(user_id, course_id).await {
+        Ok(()) => Ok(Some(enrollment)),
+        // A concurrent unenroll removed it first and counts it.
+        Err(crate::store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the enrollment's `lastAccessedAt` in one patch (no read); no enrollment is no error.
+pub async fn touch_enrollment(state: &AppState, user_id: &str, course_id: &str) -> StoreResult<()> {
+    let now = serde_json::Value::String(chrono::Utc::now().to_rfc3339());
+    let set = [PatchOp::Set("/lastAccessedAt".into(), now)];
+    match progress(state).patch(user_id, course_id, &set, None).await {
+        Ok(_) | Err(crate::store::StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn enrollment(
     state: &AppState,
     user_id: &str,

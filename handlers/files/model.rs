@@ -18,6 +18,11 @@ const DOCUMENTS: &[&str] = &[
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 ];
 const VIDEOS: &[&str] = &["video/mp4", "video/webm", "video/quicktime"];
+/// What a course asset may be (DESIGN.md section 5, course media): lesson videos, images for
+/// thumbnails and instructors, and PDF resources.
+const COURSE_VIDEOS: &[&str] = &["video/mp4", "video/webm"];
+const COURSE_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/webp"];
+const COURSE_DOCUMENTS: &[&str] = &["application/pdf"];
 
 /// What a file is for; each category has its own types and maximum size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -29,6 +34,8 @@ pub enum Category {
     Document,
     Video,
     Image,
+    /// A course's media, uploaded by admins for one course.
+    Course,
 }
 
 impl Category {
@@ -40,16 +47,21 @@ impl Category {
             Category::Document => "document",
             Category::Video => "video",
             Category::Image => "image",
+            Category::Course => "course",
         }
     }
 
-    pub fn max_size(self) -> u64 {
+    /// The largest file of this category and type (course assets differ by type).
+    pub fn max_size(self, content_type: &str) -> u64 {
         match self {
             Category::Avatar => 2 * MB,
             Category::Image | Category::Attachment => 25 * MB,
             Category::Form => 10 * MB,
             Category::Document => 50 * MB,
             Category::Video => 500 * MB,
+            Category::Course if COURSE_VIDEOS.contains(&content_type) => 500 * MB,
+            Category::Course if COURSE_IMAGES.contains(&content_type) => 10 * MB,
+            Category::Course => 50 * MB,
         }
     }
 
@@ -59,6 +71,7 @@ impl Category {
             Category::Attachment => &[IMAGES, DOCUMENTS, VIDEOS],
             Category::Form | Category::Document => &[IMAGES, DOCUMENTS],
             Category::Video => &[VIDEOS],
+            Category::Course => &[COURSE_VIDEOS, COURSE_IMAGES, COURSE_DOCUMENTS],
         };
         lists.iter().any(|list| list.contains(&content_type))
     }
@@ -75,6 +88,11 @@ impl Category {
 /// Whether the thumbnail job can read this type.
 pub fn is_image(content_type: &str) -> bool {
     IMAGES.contains(&content_type)
+}
+
+/// Whether a course may play this type as a lesson video.
+pub fn is_video(content_type: &str) -> bool {
+    VIDEOS.contains(&content_type)
 }
 
 /// A declared type as compared: lower case, parameters (`; charset=...`) dropped.
@@ -163,10 +181,19 @@ fn ascii_name(name: &str) -> String {
 
 /// `attachment` with both the ASCII and the UTF-8 (RFC 6266, RFC 8187) file name.
 pub fn content_disposition(name: &str) -> String {
+    disposition("attachment", name)
+}
+
+/// `inline`, for media a page shows or plays itself (course videos and images).
+pub fn inline_disposition(name: &str) -> String {
+    disposition("inline", name)
+}
+
+fn disposition(kind: &str, name: &str) -> String {
     let encoded =
         percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
     format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{encoded}",
+        "{kind}; filename=\"{}\"; filename*=UTF-8''{encoded}",
         ascii_name(name)
     )
 }
@@ -224,6 +251,13 @@ pub struct FileDoc {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+    /// The course a `course` asset belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_id: Option<String>,
+    /// A block upload's staging blob (`uploads/{ownerId}/{fileId}`), which its upload URL may
+    /// write until `complete` copies it to `blob`, which no URL can write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging: Option<String>,
 }
 
 crate::document!(FileDoc, FILES, owner_id);
@@ -268,6 +302,9 @@ pub struct FileView {
     pub status: FileStatus,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The course of a `course` asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course_id: Option<String>,
     /// A short-lived read URL (15 minutes), once the file is ready.
     pub download_url: Option<String>,
     pub download_expires_at: Option<DateTime<Utc>>,
@@ -300,8 +337,14 @@ mod tests {
 
     #[test]
     fn categories_have_the_design_limits() {
-        assert_eq!(Category::Avatar.max_size(), 2 * MB);
-        assert_eq!(Category::Video.max_size(), 500 * MB);
+        assert_eq!(Category::Avatar.max_size("image/png"), 2 * MB);
+        assert_eq!(Category::Video.max_size("video/mp4"), 500 * MB);
+        assert_eq!(Category::Course.max_size("video/webm"), 500 * MB);
+        assert_eq!(Category::Course.max_size("image/webp"), 10 * MB);
+        assert_eq!(Category::Course.max_size("application/pdf"), 50 * MB);
+        assert!(Category::Course.allows("video/mp4"));
+        assert!(!Category::Course.allows("video/quicktime"));
+        assert!(!Category::Course.allows("image/gif"));
         assert!(Category::Avatar.allows("image/png"));
         assert!(!Category::Avatar.allows("application/pdf"));
         assert!(Category::Attachment.allows("application/pdf"));

@@ -19,7 +19,7 @@ use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::paging::{PageParams, page_limit};
 use crate::state::AppState;
-use crate::store::{ReadHeaders, SasAccess};
+use crate::store::{ReadHeaders, SasAccess, StoreError};
 
 /// The thumbnail job's queue.
 pub const THUMBNAIL_QUEUE: &str = "thumbnails";
@@ -30,20 +30,49 @@ pub struct UploadRequest {
     pub file_name: String,
     /// A MIME type on the category's allow-list.
     pub file_type: String,
-    /// Bytes; the upload may not be larger.
+    /// Bytes: exactly what the upload must have. Over 8 MiB, the upload goes in blocks.
     pub file_size: u64,
     pub category: Category,
+    /// The course a `course` asset is for (admins only); required for that category.
+    #[serde(default)]
+    pub course_id: Option<String>,
 }
+
+/// How the bytes go up: one Put Blob, or Put Block per `blockSize` then Put Block List (what
+/// `@azure/storage-blob`'s `uploadData` does with `blockSize` and `maxSingleShotSize` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadMode {
+    Single,
+    Blocks,
+}
+
+/// Files over this go up in blocks: a lost connection then costs one block, not the file.
+pub const BLOCKS_OVER: u64 = 8 * 1024 * 1024;
+/// The block size a client should use (Blob Storage takes up to 4000 MiB a block).
+pub const BLOCK_SIZE: u64 = 4 * 1024 * 1024;
+/// A block upload's URL lives longer than a single PUT's, so an interrupted upload can resume
+/// with the blocks it staged; abandoned ones are swept by the cleanup job.
+const STAGING_LIFETIME: chrono::Duration = chrono::Duration::hours(2);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadTicket {
     pub file_id: String,
-    /// PUT the bytes here, with `headers`, before `expiresAt`. Create-only: a PUT to a blob
-    /// that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS` locally).
+    /// PUT the bytes here, with `headers`, before `expiresAt`. `single`: create-only, a PUT
+    /// to a blob that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS`
+    /// locally). `blocks`: Put Block (`?comp=block&blockid=`), Put Block List
+    /// (`?comp=blocklist`) and Get Block List (`?comp=blocklist&blocklisttype=uncommitted`,
+    /// to resume) on a staging blob that `complete` takes the file from.
     pub upload_url: String,
     /// Always `PUT`.
     pub method: &'static str,
+    pub mode: UploadMode,
+    /// Bytes per block, in `blocks` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u64>,
+    /// For a single PUT; in `blocks` mode `Content-Type` goes on Put Block List as
+    /// `x-ms-blob-content-type` (the SDK's `blobHTTPHeaders.blobContentType`).
     pub headers: BTreeMap<&'static str, String>,
     pub expires_at: DateTime<Utc>,
 }
@@ -80,9 +109,11 @@ fn type_not_allowed(category: Category, file_type: &str) -> ApiError {
 
 #[utoipa::path(post, operation_id = "createUploadUrl", path = "/api/v1/files/upload-url", tag = "files", security(("bearer" = [])), request_body = UploadRequest,
     responses(
-        (status = 201, description = "Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it", body = UploadTicket),
+        (status = 201, description = "Where and how to upload: one create-only PUT valid for 15 minutes, or over 8 MiB blocks to a staging blob for 2 hours", body = UploadTicket),
         (status = 400, description = "`FILE_TYPE_NOT_ALLOWED`, `FILE_TOO_LARGE` or `VALIDATION_FAILED`", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
+        (status = 403, description = "`FORBIDDEN`: course assets are for admins", body = Problem),
+        (status = 404, description = "No such course", body = Problem),
     ))]
 pub async fn upload_url(
     State(state): State<AppState>,
@@ -100,28 +131,53 @@ pub async fn upload_url(
             vec!["An empty file cannot be uploaded.".into()],
         );
     }
+    let category = request.category;
+    match (&request.course_id, category) {
+        (None, Category::Course) => {
+            errors.insert(
+                "courseId".into(),
+                vec!["Name the course this asset is for.".into()],
+            );
+        }
+        (Some(_), c) if c != Category::Course => {
+            errors.insert(
+                "courseId".into(),
+                vec!["Only course assets belong to a course.".into()],
+            );
+        }
+        _ => {}
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let category = request.category;
+    if let Some(course_id) = &request.course_id {
+        crate::courses::media::may_upload(&state, &user, course_id).await?;
+    }
     let content_type = normalise_type(&request.file_type);
     if !category.allows(&content_type) {
         return Err(type_not_allowed(category, &request.file_type));
     }
-    if request.file_size > category.max_size() {
+    let max = category.max_size(&content_type);
+    if request.file_size > max {
         return Err(ApiError::new(
             Code::FileTooLarge,
             format!(
-                "Files of category {} are limited to {} bytes.",
+                "Files of category {} and type {content_type} are limited to {max} bytes.",
                 category.name(),
-                category.max_size()
             ),
         )
         .with_field("fileSize", "Too large for this category."));
     }
     let id = uuid::Uuid::new_v4().to_string();
     let file_name = safe_name(name);
+    let mode = if request.file_size > BLOCKS_OVER {
+        UploadMode::Blocks
+    } else {
+        UploadMode::Single
+    };
     let file = FileDoc {
+        staging: (mode == UploadMode::Blocks).then(|| format!("uploads/{}/{id}", user.user_id)),
+        course_id: request.course_id.clone(),
         blob: format!("{}/{id}/{file_name}", user.user_id),
         id,
         owner_id: user.user_id.clone(),
@@ -140,17 +196,22 @@ pub async fn upload_url(
         created_at: Utc::now(),
         completed_at: None,
     };
-    let expires_at = file.created_at + URL_LIFETIME;
+    let (target, access, expires_at) = match &file.staging {
+        Some(staging) => (
+            staging,
+            SasAccess::Stage,
+            file.created_at + STAGING_LIFETIME,
+        ),
+        None => (
+            &file.blob,
+            SasAccess::Create,
+            file.created_at + URL_LIFETIME,
+        ),
+    };
     let url = state
         .stores
         .blobs
-        .signed_url(
-            FILES,
-            &file.blob,
-            SasAccess::Create,
-            expires_at,
-            &ReadHeaders::default(),
-        )
+        .signed_url(FILES, target, access, expires_at, &ReadHeaders::default())
         .await?;
     files::create(&state, &file).await?;
     Ok((
@@ -159,6 +220,8 @@ pub async fn upload_url(
             file_id: file.id,
             upload_url: url.to_string(),
             method: "PUT",
+            mode,
+            block_size: (mode == UploadMode::Blocks).then_some(BLOCK_SIZE),
             headers: BTreeMap::from([
                 ("x-ms-blob-type", "BlockBlob".to_owned()),
                 ("Content-Type", file.content_type),
@@ -203,12 +266,22 @@ pub async fn complete(
         }));
     }
     let blobs = &state.stores.blobs;
-    let props = blobs.head(FILES, &file.blob).await?.ok_or_else(|| {
+    let missing = || {
         ApiError::new(
             Code::UploadMissing,
-            "Nothing has been uploaded to the upload URL yet.",
+            "Nothing has been uploaded to the upload URL yet (a block upload: no block list committed).",
         )
-    })?;
+    };
+    if let Some(staging) = &file.staging {
+        // Copied first, checked after: the staging URL can still write the staging blob, never
+        // the copy, so what the checks below approve is what is kept. An earlier `complete`
+        // may have copied it already (Conflict, or nothing left to copy).
+        match blobs.promote(FILES, staging, &file.blob).await {
+            Ok(_) | Err(StoreError::Conflict | StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let props = blobs.head(FILES, &file.blob).await?.ok_or_else(missing)?;
     // Exactly the declared size: what was announced (and limited by category) is what is kept.
     let verdict = if props.size != file.declared_size {
         Err(format!(

@@ -105,11 +105,7 @@ fn new_link_id() -> String {
 }
 
 fn link_url(state: &AppState, link_id: &str) -> String {
-    let path = format!("/api/v1/share/{link_id}");
-    match &state.settings.public_base_url {
-        Some(base) => format!("{}{path}", base.as_str().trim_end_matches('/')),
-        None => path,
-    }
+    format!("{}/api/v1/share/{link_id}", state.api_base())
 }
 
 fn to_share(state: &AppState, doc: ShareDoc, now: DateTime<Utc>) -> Share {

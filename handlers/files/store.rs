@@ -113,6 +113,63 @@ async fn find(state: &AppState, caller_id: &str, id: &str) -> ApiResult<Option<F
     Ok(page.items.into_iter().next())
 }
 
+/// The ready assets of a course (one cross-partition query: their owners are the admins who
+/// uploaded them).
+pub async fn course_assets(state: &AppState, course_id: &str) -> ApiResult<Vec<FileDoc>> {
+    let query = Query::default()
+        .filter(Filter::eq("courseId", course_id))
+        .filter(Filter::eq("status", FileStatus::Ready.as_str()))
+        .limit(100);
+    Ok(files(state).query_all(None, &query).await?)
+}
+
+/// One ready asset of a course.
+pub async fn course_asset(
+    state: &AppState,
+    course_id: &str,
+    file_id: &str,
+) -> ApiResult<Option<FileDoc>> {
+    if crate::store::doc_id_ok(file_id).is_err() {
+        return Ok(None);
+    }
+    let query = Query::default()
+        .filter(Filter::eq("id", file_id))
+        .filter(Filter::eq("courseId", course_id))
+        .filter(Filter::eq("status", FileStatus::Ready.as_str()))
+        .limit(1);
+    let page = files(state).query(None, &query, None).await?;
+    Ok(page.items.into_iter().next())
+}
+
+/// Deletes every asset of a course, complete or not, through the one file delete.
+pub async fn delete_course_assets(state: &AppState, course_id: &str) -> ApiResult<u64> {
+    let query = Query::default()
+        .filter(Filter::eq("courseId", course_id))
+        .limit(100);
+    sweep(state, query, |state, file: &FileDoc| {
+        Box::pin(delete(state, file))
+    })
+    .await
+}
+
+/// A read URL that serves the file inline (a page shows or plays it), with its recorded type.
+pub async fn inline_url(
+    state: &AppState,
+    file: &FileDoc,
+    expires: chrono::DateTime<Utc>,
+) -> ApiResult<String> {
+    let headers = ReadHeaders {
+        content_type: Some(file.content_type.clone()),
+        content_disposition: Some(super::model::inline_disposition(&file.file_name)),
+    };
+    let url = state
+        .stores
+        .blobs
+        .signed_url(FILES, &file.blob, SasAccess::Read, expires, &headers)
+        .await?;
+    Ok(url.to_string())
+}
+
 /// Whether `caller` may read `file`: the owner; anyone signed in for an avatar; a member of a
 /// conversation, or an admin for a form, that references it.
 async fn may_read(state: &AppState, caller: &AuthUser, file: &FileDoc) -> ApiResult<bool> {
@@ -214,6 +271,7 @@ pub async fn view(state: &AppState, file: &FileDoc) -> ApiResult<FileView> {
         status: file.status,
         created_at: file.created_at,
         completed_at: file.completed_at,
+        course_id: file.course_id.clone(),
         download_expires_at: ready.then_some(expires),
         download_url,
         thumbnail: Thumbnail {
@@ -253,6 +311,12 @@ pub async fn grant(state: &AppState, owner_id: &str, id: &str, grant: Grant) -> 
 pub async fn delete(state: &AppState, file: &FileDoc) -> ApiResult<()> {
     super::shares::delete_for_file(state, &file.id).await?;
     let blobs = &state.stores.blobs;
+    if let Some(staging) = &file.staging
+        && file.status == FileStatus::Pending
+    {
+        // Staged blocks of an upload never completed (ready files have none left).
+        blobs.discard(FILES, staging).await?;
+    }
     blobs.delete(FILES, &file.blob).await?;
     if let Some(thumbnail) = &file.thumbnail.blob {
         blobs.delete(THUMBNAILS, thumbnail).await?;

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod dev;
 pub mod dev_blobs;
+mod dev_blocks;
 pub mod dispatch;
 pub mod guard;
 pub mod protocol;

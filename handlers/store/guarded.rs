@@ -165,6 +165,19 @@ impl Blobs for GuardedBlobs {
             .run(d, self.inner.delete(container, name))
             .await
     }
+    async fn promote(&self, container: &str, from: &str, to: &str) -> StoreResult<BlobProps> {
+        // A server-side copy of up to 500 MB: a transfer, not a metadata call.
+        let d = Some(self.deadlines.transfer);
+        self.breaker
+            .run(d, self.inner.promote(container, from, to))
+            .await
+    }
+    async fn discard(&self, container: &str, name: &str) -> StoreResult<()> {
+        let d = Some(self.deadlines.storage);
+        self.breaker
+            .run(d, self.inner.discard(container, name))
+            .await
+    }
     async fn list(
         &self,
         container: &str,

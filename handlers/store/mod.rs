@@ -74,6 +74,12 @@ pub enum BadInput {
     Id,
     /// A blob name that could escape its container.
     BlobName,
+    /// A block id that is not base64 of 1 to 64 bytes.
+    BlockId,
+    /// A block list naming a block that is not staged, or too many blocks.
+    BlockList,
+    /// A blob larger than its upload allows.
+    TooLarge,
 }
 
 impl BadInput {
@@ -82,6 +88,9 @@ impl BadInput {
             BadInput::Cursor => "The cursor is not one this API issued.",
             BadInput::Id => "The id is not a valid identifier.",
             BadInput::BlobName => "The blob name is not valid.",
+            BadInput::BlockId => "The block id is not base64 of 1 to 64 bytes.",
+            BadInput::BlockList => "The block list names a block that is not staged, or too many.",
+            BadInput::TooLarge => "The blob is larger than this upload allows.",
         }
     }
 }
@@ -202,6 +211,11 @@ pub enum SasAccess {
     /// Create the one blob, never overwrite it (the upload flow): once `complete` has checked
     /// the bytes, the upload URL cannot swap them (Azure SAS permission `c` alone).
     Create,
+    /// Write the one staging blob of a block upload, whole or in blocks, and read it and its
+    /// block list (Azure `rw`, which Put Block and Get Block List need). A staging blob is
+    /// never served: `complete` first copies it where no signed URL can write ([`Blobs::promote`]),
+    /// then checks the copy.
+    Stage,
 }
 
 /// Response headers a read URL makes the service answer with (SAS `rsct` and `rscd`), so a
@@ -232,6 +246,11 @@ pub trait Blobs: Send + Sync {
     ) -> StoreResult<Option<Bytes>>;
     /// Returns whether there was a blob to delete.
     async fn delete(&self, container: &str, name: &str) -> StoreResult<bool>;
+    /// Copies `from` to `to`, which must not exist yet (`Conflict` when it does), then removes
+    /// `from`; `NotFound` when `from` has no committed content.
+    async fn promote(&self, container: &str, from: &str, to: &str) -> StoreResult<BlobProps>;
+    /// Removes a blob with its uncommitted blocks (an abandoned or refused block upload).
+    async fn discard(&self, container: &str, name: &str) -> StoreResult<()>;
     async fn list(
         &self,
         container: &str,

@@ -37,11 +37,14 @@ macro_rules! both {
 mod account_security;
 mod accounts;
 mod audit;
+mod block_uploads;
 mod cache_loss;
 mod chat;
 mod conformance;
 mod cors;
 mod cosmos_faults;
+mod course_learning;
+mod course_media;
 mod courses;
 mod coverage;
 mod dashboard;

@@ -547,7 +547,7 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["enroll"];
-        delete?: never;
+        delete: operations["unenroll"];
         options?: never;
         head?: never;
         patch?: never;
@@ -595,6 +595,54 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["completeLesson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/lessons/{lid}/position": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["setLessonPosition"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/media/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getCourseMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["rateCourse"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1057,6 +1105,11 @@ export interface components {
             /** @description `first-lesson`, `first-course`, `five-lessons`, `three-courses`, `week-streak`. */
             id: string;
             title: string;
+            /**
+             * Format: date-time
+             * @description When the learner reached it.
+             */
+            unlockedAt: string;
         };
         Activity: {
             /** Format: date-time */
@@ -1152,7 +1205,7 @@ export interface components {
          * @description What a file is for; each category has its own types and maximum size.
          * @enum {string}
          */
-        Category: "avatar" | "attachment" | "form" | "document" | "video" | "image";
+        Category: "avatar" | "attachment" | "form" | "document" | "video" | "image" | "course";
         CompleteRequest: {
             fileId: string;
         };
@@ -1223,12 +1276,23 @@ export interface components {
         CourseInput: {
             category: string;
             description: string;
+            /**
+             * Format: int32
+             * @description Minutes; without it, the sum of the lessons' durations.
+             */
+            duration?: number | null;
             instructor: components["schemas"]["Instructor"];
             lessons: components["schemas"]["Lesson"][];
             level: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description The rating shown until learners rate the course.
+             */
             rating?: number | null;
+            /** @description An external picture URL. */
             thumbnail?: string;
+            /** @description A ready image asset of the course, shown through `thumbnailUrl`. */
+            thumbnailFileId?: string | null;
             title: string;
         };
         /** @enum {string} */
@@ -1241,19 +1305,31 @@ export interface components {
         CoursePatch: {
             category?: string | null;
             description?: string | null;
+            /** Format: int32 */
+            duration?: number | null;
             instructor?: null | components["schemas"]["Instructor"];
             lessons?: components["schemas"]["Lesson"][] | null;
             level?: string | null;
             /** Format: double */
             rating?: number | null;
             thumbnail?: string | null;
+            /** @description `""` removes the thumbnail asset. */
+            thumbnailFileId?: string | null;
             title?: string | null;
         };
         /** @description A course in lists. */
         CourseSummary: {
             category: components["schemas"]["CourseCategory"];
+            /**
+             * Format: double
+             * @description Completed enrollments over enrollments, 0 to 1.
+             */
+            completionRate?: number;
             description: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Minutes.
+             */
             duration: number;
             /** Format: int64 */
             enrolledCount: number;
@@ -1261,9 +1337,17 @@ export interface components {
             instructor: components["schemas"]["Instructor"];
             lessonCount: number;
             level: components["schemas"]["CourseLevel"];
-            /** Format: double */
+            /**
+             * Format: double
+             * @description The learners' mean stars (one decimal), or the seeded rating while none rated.
+             */
             rating: number;
+            /** Format: int64 */
+            ratingCount?: number;
             thumbnail: string;
+            thumbnailFileId?: string | null;
+            /** @description The stable URL of `thumbnailFileId` (public: a 302 to the image). */
+            thumbnailUrl?: string | null;
             title: string;
         };
         DashboardStats: components["schemas"]["PlatformStats"] & {
@@ -1318,13 +1402,32 @@ export interface components {
             /** @description The course id (one enrollment per course and user). */
             id: string;
             /**
+             * Format: date-time
+             * @description The last lesson opened, completed or played.
+             */
+            lastAccessedAt?: string | null;
+            /** @description When each completed lesson was completed. */
+            lessonCompletedAt?: {
+                [key: string]: string;
+            };
+            /** @description The player's position and the time watched, per lesson. */
+            playback?: {
+                [key: string]: components["schemas"]["Playback"];
+            };
+            /**
              * Format: int32
              * @description Share of lessons done, 0 to 100.
              */
             progress: number;
             /**
              * Format: int32
-             * @description Minutes: the length of the lessons completed.
+             * @description The learner's rating of the course, 1 to 5.
+             */
+            stars?: number | null;
+            /**
+             * Format: int32
+             * @description Minutes: per lesson, the seconds watched (from position reports), and at least the
+             *     length of a completed lesson.
              */
             timeSpent: number;
         };
@@ -1367,6 +1470,8 @@ export interface components {
             /** Format: date-time */
             completedAt?: string | null;
             contentType: string;
+            /** @description The course of a `course` asset. */
+            courseId?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1396,7 +1501,12 @@ export interface components {
             status: string;
         };
         Instructor: {
+            /** @description An external picture URL. */
             avatar?: string;
+            /** @description A ready image asset of the course (public, as the catalog is). */
+            avatarFileId?: string | null;
+            /** @description In answers: the stable URL of `avatarFileId`. Ignored in requests. */
+            avatarUrl?: string | null;
             bio?: string;
             name: string;
         };
@@ -1450,6 +1560,9 @@ export interface components {
             order: number;
             resources?: components["schemas"]["Resource"][];
             title: string;
+            /** @description A ready video asset of the course (mp4 or webm), for enrolled learners. */
+            videoFileId?: string | null;
+            /** @description An external video link; in answers, the stable URL of `videoFileId` when that is set. */
             videoUrl?: string | null;
         };
         LessonList: {
@@ -1465,12 +1578,23 @@ export interface components {
             id: string;
             /** Format: int32 */
             order: number;
+            /**
+             * Format: int32
+             * @description Where the caller's player stopped, in seconds (in `GET courses/{id}/lessons`).
+             */
+            positionSeconds?: number | null;
             title: string;
         };
         LoginRequest: {
             /** Format: email */
             email: string;
             password: string;
+        };
+        MediaLink: {
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description A read URL of the asset itself (never its thumbnail); it serves `Range` requests. */
+            url: string;
         };
         /** @description A message as the API and the events show it. */
         Message: {
@@ -1540,11 +1664,31 @@ export interface components {
             };
             users?: components["schemas"]["UserCounts"];
         };
+        /** @description Where a learner's player is in one lesson. */
+        Playback: {
+            /** Format: int32 */
+            positionSeconds: number;
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * Format: int64
+             * @description Forward progress between two position reports, each capped by the real time between
+             *     them: skipping ahead or a report sent twice counts nothing.
+             */
+            watchedSeconds: number;
+        };
         Point: {
             /** @description The bucket's start, RFC 3339. */
             t: string;
             /** Format: int64 */
             value: number;
+        };
+        PositionInput: {
+            /**
+             * Format: int32
+             * @description Seconds from the start of the lesson's video, 0 to 86400.
+             */
+            positionSeconds: number;
         };
         Preferences: {
             emailUpdates: boolean;
@@ -1568,6 +1712,24 @@ export interface components {
         ProfilePatch: {
             name?: string | null;
             preferences?: null | components["schemas"]["Preferences"];
+        };
+        Rated: {
+            /**
+             * Format: double
+             * @description The course's mean after this rating.
+             */
+            rating: number;
+            /** Format: int64 */
+            ratingCount: number;
+            /** Format: int32 */
+            stars: number;
+        };
+        RatingInput: {
+            /**
+             * Format: int32
+             * @description 1 to 5.
+             */
+            stars: number;
         };
         ReadRequest: {
             messageId: string;
@@ -1603,10 +1765,13 @@ export interface components {
             token: string;
         };
         Resource: {
+            /** @description A ready asset of the course, for enrolled learners. */
+            fileId?: string | null;
             title: string;
             /** @description `pdf`, `link` or `download`. */
             type: string;
-            url: string;
+            /** @description An external http(s) link; in answers, the stable URL of `fileId` when that is set. */
+            url?: string;
         };
         RestoreRequest: {
             conversationId: string;
@@ -1799,28 +1964,47 @@ export interface components {
             /** @description `start` or `stop`. */
             state: string;
         };
+        /**
+         * @description How the bytes go up: one Put Blob, or Put Block per `blockSize` then Put Block List (what
+         *     `@azure/storage-blob`'s `uploadData` does with `blockSize` and `maxSingleShotSize` set).
+         * @enum {string}
+         */
+        UploadMode: "single" | "blocks";
         UploadRequest: {
             category: components["schemas"]["Category"];
+            /** @description The course a `course` asset is for (admins only); required for that category. */
+            courseId?: string | null;
             fileName: string;
             /**
              * Format: int64
-             * @description Bytes; the upload may not be larger.
+             * @description Bytes: exactly what the upload must have. Over 8 MiB, the upload goes in blocks.
              */
             fileSize: number;
             /** @description A MIME type on the category's allow-list. */
             fileType: string;
         };
         UploadTicket: {
+            /**
+             * Format: int64
+             * @description Bytes per block, in `blocks` mode.
+             */
+            blockSize?: number | null;
             /** Format: date-time */
             expiresAt: string;
             fileId: string;
+            /** @description For a single PUT; in `blocks` mode `Content-Type` goes on Put Block List as
+             *     `x-ms-blob-content-type` (the SDK's `blobHTTPHeaders.blobContentType`). */
             headers: {
                 [key: string]: string;
             };
             /** @description Always `PUT`. */
             method: string;
-            /** @description PUT the bytes here, with `headers`, before `expiresAt`. Create-only: a PUT to a blob
-             *     that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS` locally). */
+            mode: components["schemas"]["UploadMode"];
+            /** @description PUT the bytes here, with `headers`, before `expiresAt`. `single`: create-only, a PUT
+             *     to a blob that exists is refused (403 from Blob Storage, 409 `BLOB_ALREADY_EXISTS`
+             *     locally). `blocks`: Put Block (`?comp=block&blockid=`), Put Block List
+             *     (`?comp=blocklist`) and Get Block List (`?comp=blocklist&blocklisttype=uncommitted`,
+             *     to resume) on a staging blob that `complete` takes the file from. */
             uploadUrl: string;
         };
         /** @description The user as the API shows it: never a hash or a token. */
@@ -5250,6 +5434,85 @@ export interface operations {
             };
         };
     };
+    unenroll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not enrolled any more: progress, position and rating removed (also when there was no enrollment) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listLessons: {
         parameters: {
             query?: never;
@@ -5475,6 +5738,331 @@ export interface operations {
             };
             /** @description No such course or lesson */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setLessonPosition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: string;
+                /** @description Lesson id */
+                lid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionInput"];
+            };
+        };
+        responses: {
+            /** @description The enrollment with the new position and time spent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_ENROLLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course or lesson */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCourseMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: string;
+                /** @description The asset's file id */
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description With `Accept: application/json`: the read URL as JSON, for a page that fetches it with its token and sets it as a player's source */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaLink"];
+                };
+            };
+            /** @description To a short-lived read URL of the asset (`Location`), with `Cache-Control: private, max-age=300`. Thumbnails and instructor pictures for anyone; lesson videos and resources for enrolled learners and admins */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A learners' asset without signing in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_ENROLLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course, or no such asset of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rateCourse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingInput"];
+            };
+        };
+        responses: {
+            /** @description The caller's rating (one per learner; a new one replaces it) and the course's */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rated"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_ENROLLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5926,7 +6514,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Where and how to upload, valid for 15 minutes; the URL creates the blob and never overwrites it */
+            /** @description Where and how to upload: one create-only PUT valid for 15 minutes, or over 8 MiB blocks to a staging blob for 2 hours */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5946,6 +6534,24 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN`: course assets are for admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

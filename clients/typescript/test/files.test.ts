@@ -85,3 +85,24 @@ test("a disallowed type is refused before any bytes move", async () => {
   );
   assert.equal(put.calls.length, 0);
 });
+
+test("a file over 8 MiB goes up in blocks of the ticket's size", async () => {
+  // An MP4's first bytes (what complete sniffs), then 9 MiB of filler.
+  const head = Buffer.from("000000186674797069736f6d0000020069736f6d69736f32", "hex");
+  const video = Buffer.concat([head, Buffer.alloc(9 * 1024 * 1024 - head.length, 7)]);
+  const put = recordingFetch();
+  const progress: number[] = [];
+  const file = await uploadFile(
+    session.api,
+    { data: video, fileName: "talk.mp4", fileType: "video/mp4", category: "video" },
+    { fetch: put.fetch, onProgress: (sent) => progress.push(sent) },
+  );
+  assert.equal(file.status, "ready");
+  assert.equal(file.size, video.byteLength);
+  // Get Block List, three Put Blocks of at most 4 MiB, one Put Block List.
+  assert.equal(put.calls.length, 5);
+  assert.deepEqual(progress, [4, 8, 9].map((n) => Math.min(n * 1024 * 1024, video.byteLength)));
+  const { data } = await session.api.GET("/api/v1/files/{id}", { params: { path: { id: file.id } } });
+  const read = await fetch(data!.downloadUrl!);
+  assert.deepEqual(Buffer.from(await read.arrayBuffer()), video);
+});

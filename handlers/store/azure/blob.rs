@@ -11,8 +11,10 @@ use azure_core::credentials::TokenCredential;
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, RequestContent};
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders, BlobClientUploadOptions,
-    BlobContainerClientListBlobsOptions, KeyInfo, ListBlobsIncludeItem,
+    BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
+    BlobClientStartCopyFromUrlOptions, BlobClientStartCopyFromUrlResultHeaders,
+    BlobClientUploadOptions, BlobContainerClientListBlobsOptions, BlockLookupList, CopyStatus,
+    KeyInfo, ListBlobsIncludeItem,
 };
 use azure_storage_blob::{BlobContainerClient, BlobServiceClient, BlobServiceClientOptions};
 use azure_storage_common::models::UserDelegationKey;
@@ -320,6 +322,82 @@ impl Blobs for AzureBlobs {
         }
     }
 
+    async fn promote(&self, container: &str, from: &str, to: &str) -> StoreResult<BlobProps> {
+        check_container(container)?;
+        check_name(from)?;
+        check_name(to)?;
+        // The source is read through a short read SAS, which authorizes it whether this client
+        // signs with the account key or carries a managed identity's token.
+        let expires = Utc::now() + chrono::Duration::minutes(15);
+        let source = self
+            .signed_url(
+                container,
+                from,
+                SasAccess::Read,
+                expires,
+                &ReadHeaders::default(),
+            )
+            .await?;
+        let target = self.container(container).blob_client(to);
+        let options = BlobClientStartCopyFromUrlOptions {
+            if_none_match: Some("*".into()),
+            ..Default::default()
+        };
+        let started = match target
+            .start_copy_from_url(source.to_string(), Some(options))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if is_code(&e, "CannotVerifyCopySource") || is_code(&e, "BlobNotFound") => {
+                return Err(StoreError::NotFound);
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        // Within one account a copy is usually done when it is accepted; a pending one is
+        // asked after until it ends (the guard's transfer deadline bounds the wait).
+        let mut status = started.copy_status().map_err(store_error)?;
+        let mut wait = std::time::Duration::from_millis(50);
+        while status == Some(CopyStatus::Pending) {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(1));
+            status = target
+                .get_properties(None)
+                .await
+                .map_err(store_error)?
+                .copy_status()
+                .map_err(store_error)?;
+        }
+        if matches!(status, Some(CopyStatus::Failed | CopyStatus::Aborted)) {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "copying blob {from} to {to} ended {status:?}"
+            )));
+        }
+        self.discard(container, from).await?;
+        self.head(container, to).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn discard(&self, container: &str, name: &str) -> StoreResult<()> {
+        check_container(container)?;
+        check_name(name)?;
+        // Delete Blob leaves a never-committed blob's staged blocks for the service to collect
+        // within a week; committing an empty list drops them now, then the empty blob goes.
+        let empty = BlockLookupList {
+            latest: Some(Vec::new()),
+            ..Default::default()
+        };
+        let block_blob = self
+            .container(container)
+            .blob_client(name)
+            .block_blob_client();
+        let content = empty.try_into().map_err(store_error)?;
+        match block_blob.commit_block_list(content, None).await {
+            Ok(_) => {}
+            Err(e) if is_code(&e, "ContainerNotFound") => return Ok(()),
+            Err(e) => return Err(store_error(e)),
+        }
+        self.delete(container, name).await.map(|_| ())
+    }
+
     async fn list(
         &self,
         container: &str,
@@ -396,7 +474,7 @@ impl Blobs for AzureBlobs {
     ) -> StoreResult<url::Url> {
         check_container(container)?;
         check_name(name)?;
-        if access == SasAccess::Create {
+        if access != SasAccess::Read {
             self.ensure_container(container).await?;
         }
         let mut url = base_url(self.container(container).url());
@@ -413,6 +491,9 @@ impl Blobs for AzureBlobs {
                         SasAccess::Read => "r",
                         // Create only: with `w` the URL could overwrite the checked upload.
                         SasAccess::Create => "c",
+                        // Put Block and Put Block List need `w`, Get Block List `r`; the
+                        // staging blob is copied away before it is checked (files::complete).
+                        SasAccess::Stage => "rw",
                     },
                     expires,
                     headers,
@@ -436,6 +517,7 @@ impl Blobs for AzureBlobs {
                 match access {
                     SasAccess::Read => builder.read().build(),
                     SasAccess::Create => builder.create().build(),
+                    SasAccess::Stage => builder.read().write().build(),
                 }
             }
         };

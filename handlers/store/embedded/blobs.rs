@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
+use super::blocks::Block;
 use crate::store::{
     BlobItem, BlobProps, Blobs, Page, PutOptions, ReadHeaders, SasAccess, StoreError, StoreResult,
 };
@@ -30,6 +31,9 @@ struct StoredProps {
     content_type: Option<String>,
     etag: String,
     metadata: Vec<(String, String)>,
+    /// The blocks a block list committed, for Get Block List; `None` for a whole-blob put.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blocks: Option<Vec<Block>>,
 }
 
 pub(crate) fn check_container(container: &str) -> StoreResult<()> {
@@ -62,7 +66,7 @@ pub(crate) fn check_name(name: &str) -> StoreResult<()> {
     }
 }
 
-fn io(e: std::io::Error) -> StoreError {
+pub(super) fn io(e: std::io::Error) -> StoreError {
     StoreError::Other(e.into())
 }
 
@@ -80,6 +84,10 @@ impl FolderBlobs {
             signing_key,
             public_base_url,
         })
+    }
+
+    pub(super) fn root(&self) -> &Path {
+        &self.root
     }
 
     fn data_path(&self, container: &str, name: &str) -> PathBuf {
@@ -118,6 +126,7 @@ impl FolderBlobs {
             content_type: options.content_type,
             etag: format!("\"{}\"", uuid::Uuid::new_v4()),
             metadata: options.metadata,
+            blocks: None,
         };
         let props_path = self.props_path(container, name);
         for dir in [data.parent(), props_path.parent()].into_iter().flatten() {
@@ -136,16 +145,7 @@ impl FolderBlobs {
                 Err(e) => return Err(io(e)),
             }
         }
-        let props_temp = self.temp_path();
-        tokio::fs::write(
-            &props_temp,
-            serde_json::to_vec(&props).expect("serialisable"),
-        )
-        .await
-        .map_err(io)?;
-        tokio::fs::rename(&props_temp, &props_path)
-            .await
-            .map_err(io)?;
+        self.write_props(&props_path, &props).await?;
         if !if_not_exists {
             tokio::fs::rename(temp, &data).await.map_err(io)?;
         }
@@ -183,9 +183,12 @@ impl FolderBlobs {
         headers: &ReadHeaders,
         signature: &str,
     ) -> bool {
+        // What each signed permission allows, as Blob Storage has it: a staging URL (`rw`)
+        // reads, writes and lists blocks of its blob; `c` only creates; `r` only reads.
         let allowed = match wanted {
-            SasAccess::Read => permission == "r",
+            SasAccess::Read => permission == "r" || permission == "rw",
             SasAccess::Create => permission == "c",
+            SasAccess::Stage => permission == "rw",
         };
         let expected = self.signature(container, name, permission, expiry, headers);
         let same = expected.len() == signature.len()
@@ -199,6 +202,18 @@ impl FolderBlobs {
 }
 
 impl FolderBlobs {
+    /// Where the blob's bytes are, for serving them with range support.
+    pub async fn blob_path(
+        &self,
+        container: &str,
+        name: &str,
+    ) -> StoreResult<Option<(PathBuf, BlobProps)>> {
+        Ok(self
+            .head(container, name)
+            .await?
+            .map(|props| (self.data_path(container, name), props)))
+    }
+
     /// The blob as an open file, for streaming it out without loading it.
     pub async fn open_blob(
         &self,
@@ -213,6 +228,37 @@ impl FolderBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+}
+
+impl FolderBlobs {
+    pub(super) async fn stored_blocks(
+        &self,
+        container: &str,
+        name: &str,
+    ) -> StoreResult<Option<Vec<Block>>> {
+        Ok(read_props(&self.props_path(container, name)).await?.blocks)
+    }
+
+    /// Records which blocks the blob was committed from.
+    pub(super) async fn set_stored_blocks(
+        &self,
+        container: &str,
+        name: &str,
+        blocks: Vec<Block>,
+    ) -> StoreResult<()> {
+        let path = self.props_path(container, name);
+        let mut props = read_props(&path).await?;
+        props.blocks = Some(blocks);
+        self.write_props(&path, &props).await
+    }
+
+    async fn write_props(&self, path: &Path, props: &StoredProps) -> StoreResult<()> {
+        let temp = self.temp_path();
+        tokio::fs::write(&temp, serde_json::to_vec(props).expect("serialisable"))
+            .await
+            .map_err(io)?;
+        tokio::fs::rename(&temp, path).await.map_err(io)
     }
 }
 
@@ -299,6 +345,34 @@ impl Blobs for FolderBlobs {
         }
     }
 
+    async fn promote(&self, container: &str, from: &str, to: &str) -> StoreResult<BlobProps> {
+        check_container(container)?;
+        check_name(from)?;
+        check_name(to)?;
+        let Some(props) = self.head(container, from).await? else {
+            return Err(StoreError::NotFound);
+        };
+        // A link of the staged bytes, made create-only by `commit`; the staging name is then
+        // removed, so nothing the staging URL writes later reaches the promoted blob.
+        let temp = self.temp_path();
+        tokio::fs::hard_link(self.data_path(container, from), &temp)
+            .await
+            .map_err(io)?;
+        let options = PutOptions {
+            content_type: props.content_type,
+            metadata: props.metadata,
+            if_not_exists: true,
+        };
+        let promoted = self.commit(container, to, &temp, options).await?;
+        self.discard(container, from).await?;
+        Ok(promoted)
+    }
+
+    async fn discard(&self, container: &str, name: &str) -> StoreResult<()> {
+        self.delete(container, name).await?;
+        self.drop_blocks(container, name).await
+    }
+
     async fn list(
         &self,
         container: &str,
@@ -366,6 +440,7 @@ impl Blobs for FolderBlobs {
         let permission = match access {
             SasAccess::Read => "r",
             SasAccess::Create => "c",
+            SasAccess::Stage => "rw",
         };
         let expiry = expires.timestamp();
         let mut url = self.public_base_url.clone();

@@ -2,6 +2,7 @@
 //! `DATA_DIR`, so the handler runs on a bare machine with no Azure at all.
 
 mod blobs;
+mod blocks;
 mod cache;
 mod documents;
 mod queues;
@@ -14,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use blobs::FolderBlobs;
+pub use blocks::{Block, MAX_BLOCKS, check_block_id};
 pub use cache::MemoryCache;
 pub use documents::SqliteDocuments;
 pub use queues::SqliteQueues;
