@@ -381,7 +381,8 @@ async fn documents_conditional_patch_stays_below_maximum(app: &TestApp) {
 
 async fn documents_ttl_is_honoured_on_read(app: &TestApp) {
     let docs = &app.stores().documents;
-    docs.create("tokens", "short", json!({"id": "short", "ttl": 1}))
+    // `_ts` is whole seconds: a 1 s TTL can end a moment after the create, so 3 s.
+    docs.create("tokens", "short", json!({"id": "short", "ttl": 3}))
         .await
         .unwrap();
     docs.create("tokens", "long", json!({"id": "long", "ttl": 3600}))
@@ -393,7 +394,7 @@ async fn documents_ttl_is_honoured_on_read(app: &TestApp) {
             .unwrap()
             .is_some()
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert!(
         docs.get("tokens", "short", "short")
             .await
