@@ -35,8 +35,9 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
         {
           allowedOrigins: corsOrigins
           allowedMethods: ['PUT', 'GET', 'HEAD']
-          allowedHeaders: ['x-ms-blob-type', 'content-type', 'x-ms-*']
-          exposedHeaders: ['etag', 'x-ms-*']
+          // Block uploads add x-ms-blob-content-type to Put Block List; players seek with Range.
+          allowedHeaders: ['x-ms-blob-type', 'content-type', 'x-ms-*', 'range']
+          exposedHeaders: ['etag', 'x-ms-*', 'content-range', 'accept-ranges', 'content-length']
           maxAgeInSeconds: 3600
         }
       ]

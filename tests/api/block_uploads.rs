@@ -153,6 +153,19 @@ async fn the_staging_url_cannot_change_a_completed_file(kind: Kind) {
     let fresh = json_of_file(&app, &token, file["id"].as_str().unwrap()).await;
     assert_eq!(digest_of_download(&app, &fresh).await, checked);
 
+    // A single upload's create-only URL takes no blocks (Blob Storage needs `w` for them).
+    let small = crate::files::new_ticket(&app, &token, "video", "s.mp4", "video/mp4", 4096).await;
+    assert_eq!(small["mode"], "single");
+    let small_url = small["uploadUrl"].as_str().unwrap();
+    let block = app
+        .client
+        .put(format!("{small_url}&comp=block&blockid=QUFBQQ%3D%3D"))
+        .body(vec![1u8; 16])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(block.status(), 403, "Put Block with a create-only URL");
+
     // A block upload whose bytes are not what was declared is refused at complete.
     let liar = block_ticket(&app, &token, 9 * MB).await;
     let wrong: Vec<u8> = vec![0u8; 9 * MB];

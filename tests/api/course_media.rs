@@ -209,6 +209,9 @@ async fn a_thumbnail_is_public_through_its_stable_url(kind: Kind) {
     assert_eq!(served.headers()[header::CONTENT_TYPE], "image/png");
     // The asset itself, not the JPEG thumbnail the queue makes of it.
     assert_eq!(served.bytes().await.unwrap().as_ref(), image.as_slice());
+    // The asset has its thumbnail made through the queue, as every image does.
+    let view = json_of(crate::files::get_file(&app, &root, &file_id).await).await;
+    assert_ne!(view["thumbnail"]["status"], "none", "{view}");
     let avatar_url = absolute(&app, shown["instructor"]["avatarUrl"].as_str().unwrap());
     assert_eq!(
         fetch_media(&avatar_url, None).await.status(),
