@@ -83,6 +83,8 @@ codes! {
     AccountSuspended = "ACCOUNT_SUSPENDED", FORBIDDEN;
     InviteRequired = "INVITE_REQUIRED", FORBIDDEN;
     NotEnrolled = "NOT_ENROLLED", FORBIDDEN;
+    /// A direct conversation with, or a post to, someone who blocked the caller.
+    Blocked = "BLOCKED", FORBIDDEN;
     SignatureInvalid = "SIGNATURE_INVALID", FORBIDDEN;
     /// A function door called from a web page of another origin.
     CrossOrigin = "CROSS_ORIGIN", FORBIDDEN;

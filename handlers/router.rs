@@ -83,6 +83,8 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::dashboard::router())
         .merge(crate::files::router())
         .merge(crate::chat::router())
+        .merge(crate::people::router())
+        .merge(crate::notifications::router())
 }
 
 /// The OpenAPI document of [`api_routes`], from the same lists, complete with what every
@@ -97,6 +99,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .merge(crate::dashboard::documented())
         .merge(crate::files::documented())
         .merge(crate::chat::documented())
+        .merge(crate::people::documented())
+        .merge(crate::notifications::documented())
         .split_for_parts();
     crate::openapi::complete(&mut openapi);
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();

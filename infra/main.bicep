@@ -86,6 +86,7 @@ var cosmosContainers = [
   { name: 'jobs', partitionKey: '/id', ttl: true }
   { name: 'metrics', partitionKey: '/metric', ttl: false }
   { name: 'outbox', partitionKey: '/id', ttl: true }
+  { name: 'notifications', partitionKey: '/userId', ttl: true }
 ]
 var blobContainers = ['files', 'thumbnails', 'archives', 'backups']
 var queues = ['thumbnails', 'emails', 'erasures']

@@ -63,16 +63,12 @@ pub struct ConversationPage {
 
 /// Users who can take part: they exist and are active. Returns the unknown ones.
 async fn unknown_users(state: &AppState, ids: &[String]) -> ApiResult<Vec<String>> {
-    let mut unknown = Vec::new();
-    for id in ids {
-        let active = crate::users::store::get(state, id)
-            .await?
-            .is_some_and(|u| u.is_active());
-        if !active {
-            unknown.push(id.clone());
-        }
-    }
-    Ok(unknown)
+    let found = crate::users::store::get_many(state, ids).await?;
+    Ok(ids
+        .iter()
+        .filter(|id| !found.iter().any(|u| &u.id == *id && u.is_active()))
+        .cloned()
+        .collect())
 }
 
 fn unknown_participants(ids: &[String]) -> ApiError {
@@ -122,6 +118,7 @@ async fn open(state: &AppState, conversation: &ConversationDoc) -> ApiResult<Vec
         (status = 201, description = "Created", body = Conversation),
         (status = 200, description = "The direct conversation between these two users, which already existed", body = Conversation),
         (status = 400, description = "`VALIDATION_FAILED` or `UNKNOWN_PARTICIPANTS`", body = Problem),
+        (status = 403, description = "`BLOCKED`: a direct conversation with someone who blocked you", body = Problem),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -181,6 +178,11 @@ pub async fn create(
     if !unknown.is_empty() {
         return Err(unknown_participants(&unknown));
     }
+    if kind == Some(ConversationKind::Direct)
+        && let Some(peer) = crate::users::store::get(&state, &others[0]).await?
+    {
+        crate::people::blocks::refuse_if_blocked(&peer, &user.user_id)?;
+    }
     let now = Utc::now();
     let mut participants = vec![user.user_id.clone()];
     participants.extend(others);
@@ -233,7 +235,22 @@ pub async fn create(
     };
     // Also on the 200 path: a creation that failed halfway is finished here.
     let mut actions = open(&state, &conversation).await?;
-    let view = Conversation::full(&conversation, &user.user_id);
+    let view = super::people::answer(&state, &conversation, &user.user_id).await?;
+    if status == StatusCode::CREATED && conversation.kind == ConversationKind::Group {
+        let added: Vec<String> = conversation
+            .participant_ids
+            .iter()
+            .filter(|id| **id != user.user_id)
+            .cloned()
+            .collect();
+        crate::notifications::record_for(
+            &state,
+            &added,
+            crate::notifications::Kind::ConversationAdded,
+            json!({"conversationId": conversation.id, "name": conversation.name, "addedBy": user.user_id}),
+        )
+        .await;
+    }
     if status == StatusCode::CREATED {
         actions.push(Action::to_group(
             &conversation.id,
@@ -269,10 +286,7 @@ pub async fn list(
         .then(|| page.last().map(|c| ListCursor::after(c).encode()))
         .flatten();
     Ok(AppJson(ConversationPage {
-        items: page
-            .into_iter()
-            .map(|c| Conversation::of(c, &user.user_id))
-            .collect(),
+        items: super::people::answers(&state, &page, &user.user_id, false).await?,
         next_cursor,
     }))
 }
@@ -317,7 +331,9 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<Conversation>> {
     let (_, conversation) = chat::member_of(&state, &user.user_id, &id).await?;
-    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
+    Ok(AppJson(
+        super::people::answer(&state, &conversation, &user.user_id).await?,
+    ))
 }
 
 fn forbidden(detail: &str) -> ApiError {
@@ -383,7 +399,9 @@ pub async fn update(
             json!({"conversationId": id, "name": conversation.name, "messageTtlSeconds": conversation.message_ttl_seconds, "by": user.user_id}),
         )])
         .await;
-    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
+    Ok(AppJson(
+        super::people::answer(&state, &conversation, &user.user_id).await?,
+    ))
 }
 
 #[utoipa::path(post, operation_id = "addParticipant", path = "/api/v1/conversations/{id}/participants", tag = "chat", security(("bearer" = [])),
@@ -416,8 +434,11 @@ pub async fn add_participant(
     {
         return Err(unknown_participants(std::slice::from_ref(&request.user_id)));
     }
+    let mut joined = false;
     let conversation = chat::update_conversation(&state, &id, |c| {
+        joined = false;
         if !c.participant_ids.contains(&request.user_id) {
+            joined = true;
             if c.participant_ids.len() >= MAX_PARTICIPANTS {
                 return Err(ApiError::new(
                     Code::TooManyParticipants,
@@ -452,7 +473,18 @@ pub async fn add_participant(
             ),
         ])
         .await;
-    Ok(AppJson(Conversation::full(&conversation, &user.user_id)))
+    if joined {
+        crate::notifications::record_for(
+            &state,
+            std::slice::from_ref(&request.user_id),
+            crate::notifications::Kind::ConversationAdded,
+            json!({"conversationId": id, "name": conversation.name, "addedBy": user.user_id}),
+        )
+        .await;
+    }
+    Ok(AppJson(
+        super::people::answer(&state, &conversation, &user.user_id).await?,
+    ))
 }
 
 #[utoipa::path(delete, operation_id = "removeParticipant", path = "/api/v1/conversations/{id}/participants/{userId}", tag = "chat", security(("bearer" = [])),

@@ -9,6 +9,7 @@ pub mod hub;
 pub mod keys;
 pub mod messages;
 pub mod model;
+pub mod people;
 pub mod realtime;
 pub mod store;
 pub mod triggers;

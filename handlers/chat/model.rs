@@ -299,6 +299,15 @@ pub struct Conversation {
     pub admins: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_ttl_seconds: Option<u64>,
+    /// Who is in it: at most 10 in lists (the peer first), all in a single conversation.
+    pub participants: Vec<super::people::Participant>,
+    pub participant_count: usize,
+    /// A direct conversation's other participant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<crate::people::PublicProfile>,
+    /// Each member's last read message, in a single conversation ("seen by").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_states: Option<Vec<super::people::ReadState>>,
 }
 
 impl Conversation {
@@ -316,6 +325,10 @@ impl Conversation {
             participant_ids: None,
             admins: None,
             message_ttl_seconds: None,
+            participants: Vec::new(),
+            participant_count: c.participant_ids.len(),
+            peer: None,
+            read_states: None,
         }
     }
 

@@ -179,6 +179,8 @@ fn claim(invocation: &Invocation, name: &str) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
+use crate::people::presence::online_key;
+
 fn presence_key(user_id: &str) -> String {
     format!("presence:{user_id}")
 }
@@ -193,18 +195,16 @@ pub async fn is_online(state: &AppState, user_id: &str) -> bool {
         .is_ok_and(|m| !m.is_empty())
 }
 
+/// The presence change as one event per contact (people::presence), not one per conversation.
 async fn presence_actions(
     state: &AppState,
     user_id: &str,
     online: bool,
+    last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<Vec<Action>> {
-    let conversations = super::store::conversation_ids(state, user_id)
+    crate::people::presence::change_actions(state, user_id, online, last_seen_at)
         .await
-        .map_err(|e| anyhow::anyhow!(e.detail))?;
-    Ok(conversations
-        .iter()
-        .map(|id| Action::to_group(id, "presence", json!({"userId": user_id, "online": online})))
-        .collect())
+        .map_err(|e| anyhow::anyhow!(e.detail))
 }
 
 pub async fn connected(state: AppState, invocation: Invocation) -> anyhow::Result<InvocationReply> {
@@ -218,10 +218,11 @@ pub async fn connected(state: AppState, invocation: Invocation) -> anyhow::Resul
     cache
         .set_add(&key, &event.connection_id, PRESENCE_TTL)
         .await?;
+    cache.set(&online_key(&user_id), "1", PRESENCE_TTL).await?;
     let actions = if was_online {
         Vec::new()
     } else {
-        presence_actions(&state, &user_id, true).await?
+        presence_actions(&state, &user_id, true, None).await?
     };
     let mut reply = InvocationReply::default();
     reply.log(format!(
@@ -243,7 +244,12 @@ pub async fn disconnected(
     let key = presence_key(&user_id);
     cache.set_remove(&key, &event.connection_id).await?;
     let actions = if cache.set_members(&key).await?.is_empty() {
-        presence_actions(&state, &user_id, false).await?
+        cache.del(&online_key(&user_id)).await?;
+        let seen = chrono::Utc::now();
+        crate::users::store::stamp_last_seen(&state, &user_id, seen)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail))?;
+        presence_actions(&state, &user_id, false, Some(seen)).await?
     } else {
         Vec::new()
     };
@@ -275,6 +281,11 @@ pub async fn message(state: AppState, invocation: Invocation) -> anyhow::Result<
         .stores
         .cache
         .set_add(&presence_key(&user_id), &event.connection_id, PRESENCE_TTL)
+        .await;
+    let _ = state
+        .stores
+        .cache
+        .set(&online_key(&user_id), "1", PRESENCE_TTL)
         .await;
     let frame = &event.data;
     let conversation_id = frame["conversationId"]

@@ -268,6 +268,22 @@ pub async fn update(
     .await?
     .ok_or_else(no_course)?;
     invalidate(&state).await;
+    let added: Vec<&str> = course
+        .lessons
+        .iter()
+        .filter(|l| !current.lessons.iter().any(|c| c.id == l.id))
+        .map(|l| l.title.as_str())
+        .collect();
+    if !added.is_empty() {
+        let learners = store::learners(&state, &id).await?;
+        crate::notifications::record_for(
+            &state,
+            &learners,
+            crate::notifications::Kind::CourseUpdated,
+            serde_json::json!({"courseId": id, "title": course.title, "added": added}),
+        )
+        .await;
+    }
     crate::audit::record(
         &state,
         &_admin.0.user_id,

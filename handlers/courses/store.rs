@@ -145,6 +145,19 @@ pub async fn update_enrollment(
     Ok(updated.map(|(enrollment, ())| enrollment))
 }
 
+/// The ids of the users enrolled in a course (one query across learners).
+pub async fn learners(state: &AppState, course_id: &str) -> StoreResult<Vec<String>> {
+    let query = Query::default()
+        .filter(crate::store::Filter::eq("courseId", course_id))
+        .limit(1000);
+    Ok(progress(state)
+        .query_all(None, &query)
+        .await?
+        .into_iter()
+        .map(|e| e.user_id)
+        .collect())
+}
+
 /// Every enrollment of a user (one partition).
 pub async fn enrollments(state: &AppState, user_id: &str) -> StoreResult<Vec<Enrollment>> {
     progress(state)

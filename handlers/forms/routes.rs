@@ -490,6 +490,17 @@ pub async fn update(
     })
     .await?
     .ok_or_else(no_form)?;
+    if changes.contains_key("status")
+        && let Some(sender) = &submission.user_id
+    {
+        crate::notifications::record_for(
+            &state,
+            std::slice::from_ref(sender),
+            crate::notifications::Kind::FormStatus,
+            json!({"formId": submission.id, "type": submission.kind, "status": submission.status}),
+        )
+        .await;
+    }
     if !changes.is_empty() {
         let entry = AuditEntry {
             id: uuid::Uuid::now_v7().to_string(),

@@ -100,6 +100,13 @@ pub fn registry() -> &'static HashMap<&'static str, Registered> {
                 },
             ),
             (
+                "notify-digest",
+                Registered {
+                    trigger_type: "timerTrigger",
+                    run: |state, inv| Box::pin(crate::notifications::digest::run(state, inv)),
+                },
+            ),
+            (
                 "outbox",
                 Registered {
                     trigger_type: "timerTrigger",

@@ -179,6 +179,8 @@ pub struct Settings {
     pub forms_per_hour: u32,
     /// Messages older than this many days are archived to blobs (0: everything before now).
     pub archive_after_days: u32,
+    /// How long unread chat messages wait before a digest email (`CHAT_EMAIL_DELAY_MINUTES`).
+    pub chat_email_delay_minutes: u32,
     /// Daily backups older than this many days are removed.
     pub backup_retention_days: u32,
     /// Who is told of each new form submission.
@@ -336,6 +338,7 @@ impl Settings {
             log_format,
             forms_per_hour: num(&get, "RATE_LIMIT_FORMS_PER_HOUR", 10)?,
             archive_after_days: num(&get, "ARCHIVE_AFTER_DAYS", 365)?,
+            chat_email_delay_minutes: num(&get, "CHAT_EMAIL_DELAY_MINUTES", 15)?,
             backup_retention_days: num(&get, "BACKUP_RETENTION_DAYS", 30)?,
             forms_notify_email: get("FORMS_NOTIFY_EMAIL"),
             app_insights_connection_string: get("APPLICATIONINSIGHTS_CONNECTION_STRING")

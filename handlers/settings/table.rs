@@ -153,6 +153,11 @@ pub const ALL: &[Setting] = &[
         "365",
         "chat messages older than this are archived",
     ),
+    s(
+        "CHAT_EMAIL_DELAY_MINUTES",
+        "15",
+        "unread chat messages wait this long before a digest email",
+    ),
     s("BACKUP_RETENTION_DAYS", "30", "daily backups kept"),
     s(
         "FORMS_NOTIFY_EMAIL",

@@ -18,6 +18,8 @@ pub enum Cmp {
     Contains,
     /// The array field holds the value.
     ArrayContains,
+    /// The field equals one of the values of an array (a batch of point lookups in one query).
+    In,
     /// The field is present (value ignored); with `Ne` semantics use `Missing`.
     Exists,
     Missing,
@@ -54,6 +56,10 @@ impl Filter {
         match self.cmp {
             Cmp::Exists => true,
             Cmp::Missing => false,
+            Cmp::In => self
+                .value
+                .as_array()
+                .is_some_and(|values| values.contains(actual)),
             Cmp::Eq => actual == &self.value || ordering() == Some(std::cmp::Ordering::Equal),
             Cmp::Ne => !(actual == &self.value || ordering() == Some(std::cmp::Ordering::Equal)),
             Cmp::Lt => ordering() == Some(std::cmp::Ordering::Less),

@@ -38,6 +38,7 @@ pub const AUDIT: ContainerSpec = c("audit", "/day", true);
 pub const JOBS: ContainerSpec = c("jobs", "/id", true);
 pub const METRICS: ContainerSpec = c("metrics", "/metric", false);
 pub const OUTBOX: ContainerSpec = c("outbox", "/id", true);
+pub const NOTIFICATIONS: ContainerSpec = c("notifications", "/userId", true);
 
 /// Every container, in the order backups and the infrastructure list them.
 pub const CONTAINERS: &[ContainerSpec] = &[
@@ -60,6 +61,7 @@ pub const CONTAINERS: &[ContainerSpec] = &[
     JOBS,
     METRICS,
     OUTBOX,
+    NOTIFICATIONS,
 ];
 
 pub fn container(name: &str) -> Option<&'static ContainerSpec> {

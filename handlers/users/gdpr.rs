@@ -74,6 +74,20 @@ pub fn sections() -> &'static [Section] {
             erase: |state, user| Box::pin(crate::chat::gdpr::erase(state, &user.id)),
         },
         Section {
+            name: "notifications",
+            export: |state, user| {
+                Box::pin(async move {
+                    let all = crate::notifications::store::all_of(state, &user.id).await?;
+                    let shown: Vec<_> = all
+                        .iter()
+                        .map(crate::notifications::model::Notification::from)
+                        .collect();
+                    exported(&shown, &[])
+                })
+            },
+            erase: |state, user| Box::pin(crate::notifications::store::erase(state, &user.id)),
+        },
+        Section {
             name: "cache",
             export: |_, _| Box::pin(async { Ok(json!([])) }),
             erase: |state, user| {
@@ -108,7 +122,8 @@ pub async fn export(state: &AppState, user: &UserDoc) -> ApiResult<Value> {
     out.insert("exportedAt".into(), json!(chrono::Utc::now()));
     out.insert(
         "profile".into(),
-        serde_json::to_value(super::model::User::from(user)).map_err(ApiError::internal)?,
+        serde_json::to_value(super::model::User::of(user, state.api_base()))
+            .map_err(ApiError::internal)?,
     );
     for section in sections() {
         out.insert(section.name.into(), (section.export)(state, user).await?);

@@ -92,6 +92,14 @@ pub struct Preferences {
     pub email_updates: bool,
     /// `light`, `dark` or `system`.
     pub theme: String,
+    /// Whether others find this user in `GET people` and see their profile without sharing a
+    /// conversation.
+    #[serde(default = "yes")]
+    pub discoverable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Preferences {
@@ -100,8 +108,17 @@ impl Default for Preferences {
             notifications: true,
             email_updates: false,
             theme: "system".into(),
+            discoverable: true,
         }
     }
+}
+
+/// Someone this user blocked, and since when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockEntry {
+    pub user_id: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The `users` document (partition key `/id`).
@@ -132,9 +149,23 @@ pub struct UserDoc {
     /// the cache (where the count of failures lives) does not unlock it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<DateTime<Utc>>,
+    /// Up to 500 characters, shown on the public profile.
+    #[serde(default)]
+    pub bio: String,
+    /// When the user's last realtime connection closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Whom this user blocked (at most [`MAX_BLOCKS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockEntry>,
+    /// The ids of `blocked`, kept beside it so "who blocked me" is one `ARRAY_CONTAINS` query.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_ids: Vec<String>,
 }
 
 crate::document!(UserDoc, USERS, id);
+
+pub const MAX_BLOCKS: usize = 1000;
 
 impl UserDoc {
     pub fn is_active(&self) -> bool {
@@ -145,7 +176,13 @@ impl UserDoc {
         self.role == Role::Admin && self.is_active()
     }
 
+    pub fn has_blocked(&self, user_id: &str) -> bool {
+        self.blocked.iter().any(|b| b.user_id == user_id)
+    }
+
+    /// Brings the derived fields up to date (every write of the user goes through this).
     pub fn refresh_search_text(&mut self) {
+        self.blocked_ids = self.blocked.iter().map(|b| b.user_id.clone()).collect();
         self.search_text = format!("{} {}", self.email, self.name).to_lowercase();
     }
 }
@@ -165,10 +202,14 @@ pub struct User {
     pub last_login_at: Option<DateTime<Utc>>,
     /// Read it with `GET /api/v1/files/{id}`.
     pub avatar_file_id: Option<String>,
+    /// The stable avatar URL others see (`GET people/{id}/avatar`), when there is one.
+    pub avatar_url: Option<String>,
+    pub bio: String,
 }
 
-impl From<&UserDoc> for User {
-    fn from(u: &UserDoc) -> Self {
+impl User {
+    /// `base`: this API's public URL (or ""), for the avatar URL.
+    pub fn of(u: &UserDoc, base: &str) -> Self {
         User {
             id: u.id.clone(),
             email: u.email.clone(),
@@ -180,6 +221,8 @@ impl From<&UserDoc> for User {
             created_at: u.created_at,
             last_login_at: u.last_login_at,
             avatar_file_id: u.avatar_file_id.clone(),
+            avatar_url: crate::people::avatar_url(u, base),
+            bio: u.bio.clone(),
         }
     }
 }

@@ -27,6 +27,10 @@ pub struct ProfilePatch {
     pub name: Option<String>,
     #[serde(default)]
     pub preferences: Option<Preferences>,
+    /// 0 to 500 characters, on the public profile.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub bio: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,7 +92,10 @@ async fn current(state: &AppState, user: &AuthUser) -> ApiResult<UserDoc> {
 #[utoipa::path(get, operation_id = "getMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "Not signed in", body = Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<AppJson<User>> {
-    Ok(AppJson(User::from(&current(&state, &user).await?)))
+    Ok(AppJson(User::of(
+        &current(&state, &user).await?,
+        state.api_base(),
+    )))
 }
 
 #[utoipa::path(patch, operation_id = "updateMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = ProfilePatch,
@@ -117,6 +124,10 @@ pub async fn update_me(
             vec!["Use light, dark or system.".into()],
         );
     }
+    let bio = patch.bio.map(|b| b.trim().to_owned());
+    if bio.as_ref().is_some_and(|b| b.chars().count() > 500) {
+        errors.insert("bio".into(), vec!["Keep the bio to 500 characters.".into()]);
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -124,12 +135,15 @@ pub async fn update_me(
         if let Some(name) = &name {
             u.name = name.clone();
         }
+        if let Some(bio) = &bio {
+            u.bio = bio.clone();
+        }
         if let Some(p) = &patch.preferences {
             u.preferences = p.clone();
         }
     })
     .await?;
-    Ok(AppJson(User::from(&updated)))
+    Ok(AppJson(User::of(&updated, state.api_base())))
 }
 
 #[utoipa::path(post, operation_id = "changePassword", path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordChange,
@@ -288,7 +302,11 @@ pub async fn list(
         params.cursor.as_deref(),
     )
     .await?;
-    let items = page.items.iter().map(User::from).collect();
+    let items = page
+        .items
+        .iter()
+        .map(|u| User::of(u, state.api_base()))
+        .collect();
     Ok(AppJson(UserPage {
         items,
         next_cursor: page.continuation,
@@ -306,7 +324,7 @@ pub async fn get_one(
     let user = users::get(&state, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
-    Ok(AppJson(User::from(&user)))
+    Ok(AppJson(User::of(&user, state.api_base())))
 }
 
 #[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])), request_body = AdminPatch,
@@ -350,7 +368,7 @@ pub async fn update_one(
     }
     let details = serde_json::json!({"role": patch.role, "status": patch.status});
     crate::audit::record(&state, &admin.user_id, "user.update", &id, details).await;
-    Ok(AppJson(User::from(&updated)))
+    Ok(AppJson(User::of(&updated, state.api_base())))
 }
 
 #[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])),

@@ -79,6 +79,56 @@ pub async fn get(state: &AppState, id: &str) -> ApiResult<Option<UserDoc>> {
     Ok(users(state).get(id, id).await?)
 }
 
+/// The users with these ids that exist, in one query (ids in batches of 100).
+pub async fn get_many(state: &AppState, ids: &[String]) -> ApiResult<Vec<UserDoc>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(100) {
+        let query = Query::default()
+            .filter(Filter::new("id", Cmp::In, serde_json::json!(batch)))
+            .limit(100);
+        found.extend(users(state).query_all(None, &query).await?);
+    }
+    Ok(found)
+}
+
+/// A page of active, discoverable users whose name contains `needle` (lower case).
+pub async fn directory_page(
+    state: &AppState,
+    needle: &str,
+    limit: u32,
+    cursor: Option<&str>,
+) -> ApiResult<Page<UserDoc>> {
+    let query = Query::default()
+        .filter(Filter::new("name", Cmp::Contains, needle))
+        .filter(Filter::eq("status", "active"))
+        // Users stored before the setting existed have no field: discoverable by default.
+        .filter(Filter::new("preferences.discoverable", Cmp::Ne, false))
+        .limit(limit);
+    Ok(users(state).query(None, &query, cursor).await?)
+}
+
+/// The ids of the users who blocked `user_id`.
+pub async fn blockers_of(state: &AppState, user_id: &str) -> ApiResult<Vec<String>> {
+    let query = Query::default()
+        .filter(Filter::new("blockedIds", Cmp::ArrayContains, user_id))
+        .limit(500);
+    Ok(users(state)
+        .query_all(None, &query)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect())
+}
+
+/// Active users whose `preferences.emailUpdates` is on (the digest job's candidates).
+pub async fn with_email_updates(state: &AppState) -> ApiResult<Vec<UserDoc>> {
+    let query = Query::default()
+        .filter(Filter::eq("preferences.emailUpdates", true))
+        .filter(Filter::eq("status", "active"))
+        .limit(500);
+    Ok(users(state).query_all(None, &query).await?)
+}
+
 pub async fn find_by_email(state: &AppState, email: &Email) -> ApiResult<Option<UserDoc>> {
     let Some(link) = emails(state).get(email.as_str(), email.as_str()).await? else {
         return Ok(None);
@@ -133,6 +183,15 @@ pub async fn stamp_login(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiRe
     let stamp = PatchOp::Set("/lastLoginAt".into(), serde_json::json!(at));
     users(state).patch(id, id, &[stamp], None).await?;
     Ok(())
+}
+
+/// Records when the user's last realtime connection closed (one patch).
+pub async fn stamp_last_seen(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    let set = [PatchOp::Set("/lastSeenAt".into(), serde_json::json!(at))];
+    match users(state).patch(id, id, &set, None).await {
+        Ok(_) | Err(crate::store::StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records the end of a lockout on the account (see `UserDoc::locked_until`).

@@ -305,6 +305,19 @@ async fn documents_query_filters(app: &TestApp) {
             .unwrap()),
         ["b"]
     );
+    // One query for a batch of ids, unknown ones ignored.
+    assert_eq!(
+        ids(docs
+            .query(
+                "users",
+                None,
+                &q(Filter::new("id", Cmp::In, json!(["c", "a", "zz"]))),
+                None
+            )
+            .await
+            .unwrap()),
+        ["a", "c"]
+    );
     assert_eq!(
         ids(docs
             .query(

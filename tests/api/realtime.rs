@@ -97,13 +97,14 @@ async fn triggers_answer_as_the_host_expects(kind: Kind) {
     .await;
     let announced = actions(&first);
     assert_eq!(announced.len(), 1);
+    // Once to each person A shares a conversation with, through their own group.
     assert_eq!(announced[0]["actionName"], "sendToGroup");
-    assert_eq!(announced[0]["group"], group.as_str());
+    assert_eq!(announced[0]["group"], format!("user:{}", b.id).as_str());
     assert_eq!(announced[0]["dataType"], "json");
     let data: Value = serde_json::from_str(announced[0]["data"].as_str().unwrap()).unwrap();
     assert_eq!(
         data,
-        json!({"type": "presence", "data": {"userId": a.id, "online": true}})
+        json!({"type": "presence", "data": {"userId": a.id, "online": true, "lastSeenAt": null}})
     );
     let second = invoke(
         &app,
@@ -127,6 +128,7 @@ async fn triggers_answer_as_the_host_expects(kind: Kind) {
     .await;
     let data: Value = serde_json::from_str(actions(&gone)[0]["data"].as_str().unwrap()).unwrap();
     assert_eq!(data["data"]["online"], false);
+    assert!(data["data"]["lastSeenAt"].is_string(), "{data}");
 
     // A client frame: stored like a REST send, answered through ReturnValue, broadcast
     // through the output binding.
@@ -441,7 +443,8 @@ async fn the_official_client_talks_to_the_local_hub() {
     .await
     .unwrap();
     let summary: Value = serde_json::from_str(printed.trim()).unwrap();
-    assert_eq!(summary["presence"], json!([a.id, b.id]), "{summary}");
+    // A hears B arrive, once, through its own group; nobody is told of their own arrival.
+    assert_eq!(summary["presence"], json!([b.id]), "{summary}");
     assert_eq!(summary["restStatus"], 201);
     assert_eq!(summary["overRest"]["data"]["senderId"], a.id.as_str());
     assert_eq!(summary["reply"]["message"]["text"], "over the hub");

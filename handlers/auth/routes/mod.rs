@@ -112,7 +112,7 @@ async fn token_pair(
         )
     });
     let body = AuthResponse {
-        user: User::from(user),
+        user: User::of(user, state.api_base()),
         access_token,
         refresh_token: transport.in_body().then_some(refresh_token),
         expires_in,

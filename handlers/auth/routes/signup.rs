@@ -155,11 +155,23 @@ pub async fn signup(
         search_text: String::new(),
         avatar_file_id: None,
         locked_until: None,
+        bio: String::new(),
+        last_seen_at: None,
+        blocked: Vec::new(),
+        blocked_ids: Vec::new(),
     };
     users::create(&state, &user).await?;
     if let Admission::Invited(invite) = &admission {
         // Spend the invite; losing a race here still leaves one account per invite email.
-        let _ = store::spend_invite(&state, &invite.id, now).await;
+        if store::spend_invite(&state, &invite.id, now).await.is_ok() {
+            crate::notifications::record_for(
+                &state,
+                std::slice::from_ref(&invite.invited_by),
+                crate::notifications::Kind::InviteAccepted,
+                serde_json::json!({"inviteId": invite.id, "userId": user.id, "name": user.name}),
+            )
+            .await;
+        }
     }
     // The account exists from here on: a failure to mail the link must not turn the answer
     // into an error the client would retry into EMAIL_TAKEN (resend-verification recovers).

@@ -118,6 +118,12 @@ pub async fn send(
 ) -> ApiResult<(Message, bool, Vec<Action>)> {
     let (_, conversation) = chat::member_of(state, sender_id, conversation_id).await?;
     let text = check(&request)?;
+    // Decided now, from the peer's stored blocks: a block applies to the next message.
+    if let Some(peer) = conversation.peer_of(sender_id)
+        && let Some(peer) = crate::users::store::get(state, &peer).await?
+    {
+        crate::people::blocks::refuse_if_blocked(&peer, sender_id)?;
+    }
     let claimed = store::claim(
         state,
         conversation_id,

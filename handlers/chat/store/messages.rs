@@ -179,6 +179,23 @@ pub async fn newest(
     Ok(page.items)
 }
 
+/// The oldest shown message after sequence number `after` (the first one a member whose read
+/// position is `after` has not read).
+pub async fn first_after(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    after: i64,
+) -> ApiResult<Option<MessageDoc>> {
+    let query = live(conversation)
+        .filter(Filter::new("seq", Cmp::Gt, after))
+        .order_by("seq", Order::Asc)
+        .limit(1);
+    let page = messages(state)
+        .query(Some(&conversation.id), &query, None)
+        .await?;
+    Ok(page.items.into_iter().next())
+}
+
 /// Up to `limit` shown plain-text messages containing `q` (lower case), newest first.
 pub async fn search(
     state: &AppState,

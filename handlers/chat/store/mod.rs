@@ -231,6 +231,16 @@ pub async fn conversations_of(state: &AppState, user_id: &str) -> ApiResult<Vec<
     Ok(all)
 }
 
+/// Whether `a` and `b` are both in some conversation: one query, at most one row.
+pub async fn share_a_conversation(state: &AppState, a: &str, b: &str) -> ApiResult<bool> {
+    let query = Query::default()
+        .filter(Filter::new("participantIds", Cmp::ArrayContains, a))
+        .filter(Filter::new("participantIds", Cmp::ArrayContains, b))
+        .limit(1);
+    let page = conversations(state).query(None, &query, None).await?;
+    Ok(!page.items.is_empty())
+}
+
 /// Every membership of a user.
 pub async fn all_memberships(state: &AppState, user_id: &str) -> ApiResult<Vec<MembershipDoc>> {
     let query = Query::default().order_by("joinedAt", Order::Asc).limit(100);

@@ -38,6 +38,7 @@ pub(super) fn cosmos_condition(
                     return Ok(format!("CONTAINS(LOWER({field}), {name})"));
                 }
                 Cmp::ArrayContains => format!("ARRAY_CONTAINS({field}, {name})"),
+                Cmp::In => format!("ARRAY_CONTAINS({name}, {field})"),
             };
             params.push((name, f.value.clone()));
             Ok(clause)

@@ -53,6 +53,12 @@ pub(super) fn sqlite_condition(
                 Cmp::ArrayContains => {
                     format!("EXISTS (SELECT 1 FROM json_each(body, '{path}') WHERE value = ?)")
                 }
+                // The values as one JSON array parameter, so the statement text is the same
+                // whatever their number.
+                Cmp::In => {
+                    params.push(rusqlite::types::Value::Text(f.value.to_string()));
+                    return Ok(format!("{field} IN (SELECT value FROM json_each(?))"));
+                }
             };
             params.push(sqlite_value(&f.value));
             Ok(clause)
