@@ -30,15 +30,28 @@ pub struct PeoplePage {
     pub next_cursor: Option<String>,
 }
 
-/// Profiles with their online state, in one cache call.
-pub async fn profiles(state: &AppState, users: &[UserDoc]) -> Vec<PublicProfile> {
+/// Profiles as `caller` sees them. Presence (online, last seen) is for people who share a
+/// conversation with the caller, as `GET presence` has it; to others a profile shows neither.
+pub async fn profiles(
+    state: &AppState,
+    caller: &str,
+    users: &[UserDoc],
+) -> ApiResult<Vec<PublicProfile>> {
+    let contacts = presence::contacts(state, caller).await?;
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let online = presence::online(state, &ids).await;
-    users
+    Ok(users
         .iter()
         .zip(online)
-        .map(|(u, online)| profile(u, online, state.api_base()))
-        .collect()
+        .map(|(u, online)| {
+            let mut shown = profile(u, online, state.api_base());
+            if u.id != caller && !contacts.contains(&u.id) {
+                shown.online = false;
+                shown.last_seen_at = None;
+            }
+            shown
+        })
+        .collect())
 }
 
 #[utoipa::path(get, operation_id = "searchPeople", path = "/api/v1/people", tag = "people", security(("bearer" = [])), params(SearchParams),
@@ -88,7 +101,7 @@ pub async fn search(
     });
     found.extend(named);
     Ok(AppJson(PeoplePage {
-        items: profiles(&state, &found).await,
+        items: profiles(&state, &user.user_id, &found).await?,
         next_cursor: page.continuation,
     }))
 }
@@ -112,14 +125,14 @@ async fn visible(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<Use
 
 #[utoipa::path(get, operation_id = "getPerson", path = "/api/v1/people/{id}", tag = "people", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, description = "The public profile", body = PublicProfile), (status = 404, description = "No such person you may see", body = Problem)))]
+    responses((status = 200, description = "The public profile; `online` and `lastSeenAt` only for people who share a conversation with the caller", body = PublicProfile), (status = 404, description = "No such person you may see", body = Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<AppJson<PublicProfile>> {
     let person = visible(&state, &user, &id).await?;
-    let mut shown = profiles(&state, std::slice::from_ref(&person)).await;
+    let mut shown = profiles(&state, &user.user_id, std::slice::from_ref(&person)).await?;
     Ok(AppJson(shown.remove(0)))
 }
 

@@ -551,6 +551,18 @@ async fn presence_is_for_people_who_share_a_conversation(kind: Kind) {
     )
     .await;
     assert_eq!(shown["online"], true);
+    // A stranger sees the profile, not the presence.
+    let stranger = act(
+        &app,
+        Method::GET,
+        &format!("/api/v1/people/{}", bob.id),
+        &cat,
+        None,
+    )
+    .await;
+    let stranger = json_of(stranger).await;
+    assert_eq!(stranger["online"], false);
+    assert_eq!(stranger["lastSeenAt"], Value::Null);
 
     invoke(
         &app,

@@ -8606,7 +8606,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The public profile */
+            /** @description The public profile; `online` and `lastSeenAt` only for people who share a conversation with the caller */
             200: {
                 headers: {
                     [name: string]: unknown;
