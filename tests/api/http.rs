@@ -132,7 +132,9 @@ pub async fn admin_auth(app: &TestApp, name: &str) -> Value {
 
 /// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
 pub async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
-    for _ in 0..100 {
+    // Up to 30 s: delivery goes through the outbox, a queue and the emails function, which a
+    // machine busy with the whole suite can take several seconds to reach.
+    for _ in 0..300 {
         if let Some(mail) = mailbox(app, to).await.iter().find(|m| m["kind"] == kind) {
             let text = mail["text"].as_str().unwrap();
             let token = text.split("token=").nth(1).expect("a token in the link");
