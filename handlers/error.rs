@@ -78,6 +78,8 @@ codes! {
     TokenRevoked = "TOKEN_REVOKED", UNAUTHORIZED;
     TokenReused = "TOKEN_REUSED", UNAUTHORIZED;
     InvalidCredentials = "INVALID_CREDENTIALS", UNAUTHORIZED;
+    /// A second-factor code or recovery code that is wrong, expired or already used.
+    MfaInvalid = "MFA_INVALID", UNAUTHORIZED;
     InvalidRefreshToken = "INVALID_REFRESH_TOKEN", UNAUTHORIZED;
     Forbidden = "FORBIDDEN", FORBIDDEN;
     AccountSuspended = "ACCOUNT_SUSPENDED", FORBIDDEN;
@@ -104,6 +106,8 @@ codes! {
     BlobAlreadyExists = "BLOB_ALREADY_EXISTS", CONFLICT;
     ConcurrentUpdate = "CONCURRENT_UPDATE", CONFLICT;
     EmailTaken = "EMAIL_TAKEN", CONFLICT;
+    /// Two-factor is already on (turn it off first to set up another device).
+    MfaEnabled = "MFA_ENABLED", CONFLICT;
     /// Sharing a file whose upload is not complete.
     FileNotReady = "FILE_NOT_READY", CONFLICT;
     MessageDeleted = "MESSAGE_DELETED", CONFLICT;

@@ -154,7 +154,11 @@ pub async fn verify_password(
 /// Counts a failed password check; the fifth within the lockout period locks the address,
 /// and the account when there is one. The count itself stays in the cache, so an unknown
 /// address costs what a known one does until the lock; the lock is written to the account.
-async fn record_failure(state: &AppState, email: &str, account: Option<&UserDoc>) -> ApiResult<()> {
+pub async fn record_failure(
+    state: &AppState,
+    email: &str,
+    account: Option<&UserDoc>,
+) -> ApiResult<()> {
     let cache = state.stores.cache.as_ref();
     let lockout = state.settings.auth.lockout;
     let failures = cache.incr(&failures_key(email), 1, lockout).await?;
@@ -167,6 +171,20 @@ async fn record_failure(state: &AppState, email: &str, account: Option<&UserDoc>
         cache.del(&failures_key(email)).await?;
     }
     Ok(())
+}
+
+/// 429 `ACCOUNT_LOCKED` while `email` or its account is locked (a second factor is checked
+/// under the same lock as the password).
+pub async fn check_lock(state: &AppState, email: &str, account: &UserDoc) -> ApiResult<()> {
+    let cached = state.stores.cache.ttl(&locked_key(email)).await?;
+    let recorded = account
+        .locked_until
+        .and_then(|until| (until - Utc::now()).to_std().ok())
+        .filter(|left| !left.is_zero());
+    match cached.max(recorded) {
+        Some(remaining) => Err(locked(remaining)),
+        None => Ok(()),
+    }
 }
 
 /// Forgets the failed attempts (a password reset proves the owner).

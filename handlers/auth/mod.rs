@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod keys;
 pub mod limits;
+pub mod mfa;
 pub mod onetime;
 pub mod password;
 pub mod revocations;
@@ -52,6 +53,10 @@ crate::api_routes!(
     routes::links::resend_verification,
     routes::links::magic_link,
     routes::links::magic_link_verify,
+    routes::mfa::verify,
+    routes::mfa::set_up,
+    routes::mfa::confirm,
+    routes::mfa::disable,
     routes::invites::create_invite,
     routes::invites::check_invite,
     routes::jwks,

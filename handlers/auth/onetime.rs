@@ -20,6 +20,9 @@ pub enum Purpose {
     VerifyEmail,
     ResetPassword,
     MagicLink,
+    /// The second step of a sign-in with two-factor on: a correct password (or link) got this
+    /// far, a code must follow.
+    Mfa,
 }
 
 impl Purpose {
@@ -27,6 +30,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
             Purpose::ResetPassword | Purpose::MagicLink => Duration::from_secs(15 * 60),
+            Purpose::Mfa => Duration::from_secs(5 * 60),
         }
     }
 }
@@ -43,6 +47,19 @@ pub async fn issue(state: &AppState, purpose: Purpose, user_id: &str) -> ApiResu
     };
     store::create_token(state, &token).await?;
     Ok(secret)
+}
+
+/// The user of a live token of `purpose`, without spending it (a second factor may be typed
+/// wrong and retried; the lockout bounds the tries).
+pub async fn peek(state: &AppState, purpose: Purpose, token: &str) -> ApiResult<Option<String>> {
+    let token = token.trim();
+    if token.len() < 40 || token.len() > 64 {
+        return Ok(None);
+    }
+    Ok(store::get_token(state, &hash(token))
+        .await?
+        .filter(|t| t.purpose == purpose)
+        .map(|t| t.user_id))
 }
 
 /// Spends a token of `purpose`; returns its user, or `None` when it is unknown, expired, used,

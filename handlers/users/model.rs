@@ -161,6 +161,9 @@ pub struct UserDoc {
     /// The ids of `blocked`, kept beside it so "who blocked me" is one `ARRAY_CONTAINS` query.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_ids: Vec<String>,
+    /// Two-factor sign-in (auth::mfa), when set up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<crate::auth::mfa::MfaDoc>,
 }
 
 crate::document!(UserDoc, USERS, id);
@@ -174,6 +177,10 @@ impl UserDoc {
 
     pub fn is_active_admin(&self) -> bool {
         self.role == Role::Admin && self.is_active()
+    }
+
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa.as_ref().is_some_and(|m| m.enabled())
     }
 
     pub fn has_blocked(&self, user_id: &str) -> bool {
@@ -205,6 +212,8 @@ pub struct User {
     /// The stable avatar URL others see (`GET people/{id}/avatar`), when there is one.
     pub avatar_url: Option<String>,
     pub bio: String,
+    /// Whether sign-in asks for a second factor (TOTP).
+    pub mfa_enabled: bool,
 }
 
 impl User {
@@ -223,6 +232,7 @@ impl User {
             avatar_file_id: u.avatar_file_id.clone(),
             avatar_url: crate::people::avatar_url(u, base),
             bio: u.bio.clone(),
+            mfa_enabled: u.mfa_enabled(),
         }
     }
 }

@@ -62,6 +62,7 @@ mod infra;
 mod invocations;
 mod keyvault_fake;
 mod lifecycle;
+mod mfa;
 mod notifications;
 mod openapi;
 mod own_server;

@@ -6,8 +6,10 @@ export { Realtime, negotiate, type RealtimeEvent } from "./realtime.js";
 // The two client protocols, for `new Realtime(api, { protocol })` without a second import.
 export { WebPubSubJsonProtocol, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
 export {
+  MfaRequired,
   Session,
   type Api,
+  type MfaChallenge,
   type AuthResponse,
   type LoginRequest,
   type SessionOptions,

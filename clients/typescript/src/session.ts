@@ -7,6 +7,15 @@ export type User = Schemas["User"];
 export type SignupRequest = Schemas["SignupRequest"];
 export type LoginRequest = Schemas["LoginRequest"];
 export type AuthResponse = Schemas["AuthResponse"];
+export type MfaChallenge = Schemas["MfaChallenge"];
+
+/** A sign-in that needs its second factor: pass `mfaToken` and a code to `verifyMfa`. */
+export class MfaRequired extends Error {
+  constructor(readonly challenge: MfaChallenge) {
+    super("two-factor code required");
+    this.name = "MfaRequired";
+  }
+}
 export type Api = Client<paths>;
 
 export interface SessionOptions {
@@ -81,6 +90,7 @@ export class Session {
     return this.#accept(answer);
   }
 
+  /** Signs in; with two-factor on it rejects with `MfaRequired`, for `verifyMfa`. */
   async logIn(request: LoginRequest): Promise<User> {
     const answer = unwrap(
       await this.#anonymous.POST("/api/v1/auth/login", {
@@ -88,6 +98,19 @@ export class Session {
         credentials: "include",
       }),
       "login",
+    );
+    if ("mfaRequired" in answer) throw new MfaRequired(answer);
+    return this.#accept(answer);
+  }
+
+  /** The second step of a sign-in: the authenticator's code, or a recovery code. */
+  async verifyMfa(mfaToken: string, second: { code: string } | { recoveryCode: string }): Promise<User> {
+    const answer = unwrap(
+      await this.#anonymous.POST("/api/v1/auth/mfa/verify", {
+        body: { mfaToken, ...second },
+        credentials: "include",
+      }),
+      "mfa",
     );
     return this.#accept(answer);
   }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::signup::promote_if_bootstrap;
-use super::{AuthResponse, link, send, signed_in};
+use super::{link, send};
 use crate::auth::extract::{AuthUser, ClientIp, UserAgent};
 use crate::auth::onetime::{self, Purpose};
 use crate::auth::{limits, sessions};
@@ -86,7 +86,9 @@ async fn email_link(
             "/magic-link",
             "Sign in within 15 minutes",
         ),
-        Purpose::VerifyEmail => unreachable!("verification links go out at sign-up"),
+        Purpose::VerifyEmail | Purpose::Mfa => {
+            unreachable!("only reset and magic links are emailed here")
+        }
     };
     let email = Email::parse(raw_email).ok();
     limits::auth_hit(state, action, ip, email.as_ref().map(Email::as_str)).await?;
@@ -206,7 +208,7 @@ pub async fn magic_link(
 }
 
 #[utoipa::path(post, operation_id = "verifyMagicLink", path = "/api/v1/auth/magic-link/verify", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, description = "Signed in", body = AuthResponse), (status = 400, description = "`INVALID_TOKEN`", body = Problem)))]
+    responses((status = 200, description = "Signed in, or with two-factor on the second step", body = super::mfa::SignIn), (status = 400, description = "`INVALID_TOKEN`", body = Problem)))]
 pub async fn magic_link_verify(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -229,5 +231,5 @@ pub async fn magic_link_verify(
     }
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
     crate::dashboard::metrics::record(&state, "logins").await;
-    signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
+    super::mfa::signed_in_or_challenged(&state, &user, &ip, &user_agent, StatusCode::OK).await
 }

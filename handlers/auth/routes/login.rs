@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::signup::promote_if_bootstrap;
-use super::{AuthResponse, signed_in};
+
 use crate::auth::extract::{ClientIp, UserAgent};
 use crate::auth::limits;
 use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
@@ -33,7 +33,7 @@ fn invalid_credentials() -> ApiError {
 
 #[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = AuthResponse),
+        (status = 200, description = "Signed in, or with two-factor on `{mfaRequired, mfaToken, expiresIn}` for `auth/mfa/verify`", body = super::mfa::SignIn),
         (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem),
         (status = 403, description = "`ACCOUNT_SUSPENDED`", body = Problem),
         (status = 429, description = "`ACCOUNT_LOCKED` or `RATE_LIMITED`", body = Problem),
@@ -95,5 +95,5 @@ pub async fn login(
     };
     activity::record(&state, &user.id, "login", &ip, &user_agent).await;
     crate::dashboard::metrics::record(&state, "logins").await;
-    signed_in(&state, &user, &ip, &user_agent, StatusCode::OK).await
+    super::mfa::signed_in_or_challenged(&state, &user, &ip, &user_agent, StatusCode::OK).await
 }

@@ -5,6 +5,7 @@
 pub mod invites;
 pub mod links;
 pub mod login;
+pub mod mfa;
 pub mod sessions;
 pub mod signup;
 

@@ -159,6 +159,7 @@ pub async fn signup(
         last_seen_at: None,
         blocked: Vec::new(),
         blocked_ids: Vec::new(),
+        mfa: None,
     };
     users::create(&state, &user).await?;
     if let Admission::Invited(invite) = &admission {
