@@ -106,6 +106,10 @@ codes! {
     BlobAlreadyExists = "BLOB_ALREADY_EXISTS", CONFLICT;
     ConcurrentUpdate = "CONCURRENT_UPDATE", CONFLICT;
     EmailTaken = "EMAIL_TAKEN", CONFLICT;
+    /// Removing or demoting the last active admin.
+    LastAdmin = "LAST_ADMIN", CONFLICT;
+    /// An admin deleting, suspending or demoting themselves through the admin routes.
+    SelfChange = "SELF_CHANGE", CONFLICT;
     /// Two-factor is already on (turn it off first to set up another device).
     MfaEnabled = "MFA_ENABLED", CONFLICT;
     /// Sharing a file whose upload is not complete.

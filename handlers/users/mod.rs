@@ -2,6 +2,7 @@
 //! admin management.
 
 pub mod activity;
+pub mod admins;
 pub mod gdpr;
 pub mod model;
 pub mod routes;

@@ -258,7 +258,7 @@ async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
 }
 
 #[utoipa::path(delete, operation_id = "deleteMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
-    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem), (status = 409, description = "`LAST_ADMIN`: the last active admin cannot be erased", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
 pub async fn delete_me(
     State(state): State<AppState>,
     user: AuthUser,
@@ -278,6 +278,8 @@ pub async fn delete_me(
             vec!["The password is wrong.".to_owned()],
         )])));
     }
+    // Erasing oneself is allowed, but not as the last active admin.
+    super::admins::guard(&state, None, &stored, super::admins::Change::Delete).await?;
     start_erase(&state, &stored).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -329,7 +331,7 @@ pub async fn get_one(
 
 #[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])), request_body = AdminPatch,
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem)))]
+    responses((status = 200, description = "The updated user", body = User), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such user", body = Problem), (status = 409, description = "`SELF_CHANGE` (suspending or demoting yourself) or `LAST_ADMIN`", body = Problem)))]
 pub async fn update_one(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -348,11 +350,12 @@ pub async fn update_one(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if users::get(&state, &id)
+    let target = users::get(&state, &id)
         .await?
-        .is_none_or(|u| u.status == UserStatus::Deleting)
-    {
-        return Err(ApiError::not_found("No such user."));
+        .filter(|u| u.status != UserStatus::Deleting)
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
+    if let Some(change) = super::admins::change_of(&target, role.flatten(), status.flatten()) {
+        super::admins::guard(&state, Some(&admin.user_id), &target, change).await?;
     }
     let updated = users::update(&state, &id, |u| {
         if let Some(Some(role)) = role {
@@ -373,7 +376,7 @@ pub async fn update_one(
 
 #[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem)))]
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 404, description = "No such user", body = Problem), (status = 409, description = "`SELF_CHANGE` (deleting yourself here; `DELETE users/me` erases your own account) or `LAST_ADMIN`", body = Problem)))]
 pub async fn delete_one(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -382,6 +385,13 @@ pub async fn delete_one(
     let user = users::get(&state, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
+    super::admins::guard(
+        &state,
+        Some(&admin.user_id),
+        &user,
+        super::admins::Change::Delete,
+    )
+    .await?;
     start_erase(&state, &user).await?;
     crate::audit::record(&state, &admin.user_id, "user.delete", &id, Value::Null).await;
     Ok(StatusCode::ACCEPTED)

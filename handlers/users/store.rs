@@ -107,6 +107,15 @@ pub async fn directory_page(
     Ok(users(state).query(None, &query, cursor).await?)
 }
 
+/// How many active admins there are, counted up to `at_most`.
+pub async fn active_admins(state: &AppState, at_most: u32) -> ApiResult<usize> {
+    let query = Query::default()
+        .filter(Filter::eq("role", "admin"))
+        .filter(Filter::eq("status", "active"))
+        .limit(at_most);
+    Ok(users(state).query(None, &query, None).await?.items.len())
+}
+
 /// The ids of the users who blocked `user_id`.
 pub async fn blockers_of(state: &AppState, user_id: &str) -> ApiResult<Vec<String>> {
     let query = Query::default()

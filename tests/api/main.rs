@@ -36,6 +36,7 @@ macro_rules! both {
 
 mod account_security;
 mod accounts;
+mod admins;
 mod audit;
 mod block_uploads;
 mod cache_loss;

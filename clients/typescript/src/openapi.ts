@@ -9578,6 +9578,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `LAST_ADMIN`: the last active admin cannot be erased */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
             413: {
                 headers: {
@@ -10620,6 +10629,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `SELF_CHANGE` (deleting yourself here; `DELETE users/me` erases your own account) or `LAST_ADMIN` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
             429: {
                 headers: {
@@ -10707,6 +10725,15 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SELF_CHANGE` (suspending or demoting yourself) or `LAST_ADMIN` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
