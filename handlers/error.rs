@@ -85,6 +85,8 @@ codes! {
     AccountSuspended = "ACCOUNT_SUSPENDED", FORBIDDEN;
     InviteRequired = "INVITE_REQUIRED", FORBIDDEN;
     NotEnrolled = "NOT_ENROLLED", FORBIDDEN;
+    /// `REQUIRE_VERIFIED_EMAIL=true` and the account's address is not verified yet.
+    EmailNotVerified = "EMAIL_NOT_VERIFIED", FORBIDDEN;
     /// A direct conversation with, or a post to, someone who blocked the caller.
     Blocked = "BLOCKED", FORBIDDEN;
     SignatureInvalid = "SIGNATURE_INVALID", FORBIDDEN;

@@ -43,6 +43,16 @@ fn unauthorized(code: Code, detail: &str) -> Unauthorized {
     Unauthorized(ApiError::new(code, detail))
 }
 
+/// What an unverified account may still reach with `REQUIRE_VERIFIED_EMAIL`: the auth routes
+/// (to verify, resend, sign out) and reading or editing its own profile.
+fn verification_exempt(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path.starts_with("/api/v1/auth/")
+        || (path == "/api/v1/users/me"
+            && (parts.method == axum::http::Method::GET
+                || parts.method == axum::http::Method::PATCH))
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Response;
 
@@ -83,6 +93,21 @@ impl FromRequestParts<AppState> for AuthUser {
                 unauthorized(Code::TokenRevoked, "This session has ended; sign in again.")
                     .into_response(),
             );
+        }
+        if state.settings.auth.require_verified_email && !verification_exempt(parts) {
+            // The stored account decides, at each request: verifying lets it through at once.
+            let verified = crate::users::store::get(state, &claims.sub)
+                .await
+                .map_err(IntoResponse::into_response)?
+                .is_some_and(|u| u.email_verified);
+            if !verified {
+                return Err(ApiError::new(
+                    Code::EmailNotVerified,
+                    "Verify your email address first: follow the link sent to it \
+                     (POST /api/v1/auth/resend-verification sends another).",
+                )
+                .into_response());
+            }
         }
         Ok(AuthUser {
             user_id: claims.sub.clone(),

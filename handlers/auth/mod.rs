@@ -54,6 +54,7 @@ crate::api_routes!(
     routes::links::magic_link,
     routes::links::magic_link_verify,
     routes::mfa::verify,
+    crate::users::email_change::confirm,
     routes::mfa::set_up,
     routes::mfa::confirm,
     routes::mfa::disable,

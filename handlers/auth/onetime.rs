@@ -23,6 +23,8 @@ pub enum Purpose {
     /// The second step of a sign-in with two-factor on: a correct password (or link) got this
     /// far, a code must follow.
     Mfa,
+    /// Confirms the address in the user's `pendingEmail`.
+    ChangeEmail,
 }
 
 impl Purpose {
@@ -31,6 +33,7 @@ impl Purpose {
             Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
             Purpose::ResetPassword | Purpose::MagicLink => Duration::from_secs(15 * 60),
             Purpose::Mfa => Duration::from_secs(5 * 60),
+            Purpose::ChangeEmail => Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -121,6 +121,9 @@ pub enum RegistrationMode {
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     pub registration: RegistrationMode,
+    /// `REQUIRE_VERIFIED_EMAIL`: an unverified account reaches only `/api/v1/auth/*` and its
+    /// own `users/me`.
+    pub require_verified_email: bool,
     /// Normalised emails that become admins when they sign up.
     pub admin_emails: Vec<String>,
     pub issuer: String,
@@ -375,6 +378,10 @@ impl Settings {
                         ));
                     }
                 },
+                require_verified_email: get("REQUIRE_VERIFIED_EMAIL")
+                    .map(|v| parse_bool("REQUIRE_VERIFIED_EMAIL", &v))
+                    .transpose()?
+                    .unwrap_or(false),
                 admin_emails: get("ADMIN_EMAILS")
                     .map(|v| {
                         v.split([',', ';', ' '])

@@ -215,6 +215,11 @@ pub const ALL: &[Setting] = &[
         "milliseconds between metric exports",
     ),
     s(
+        "REQUIRE_VERIFIED_EMAIL",
+        "false",
+        "true: an unverified account reaches only the auth routes and its own profile",
+    ),
+    s(
         "REGISTRATION_MODE",
         "open",
         "invite: sign-up needs an invite for the same email",

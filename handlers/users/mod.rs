@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod admins;
+pub mod email_change;
 pub mod gdpr;
 pub mod model;
 pub mod routes;
@@ -13,6 +14,7 @@ crate::api_routes!(
     routes::update_me,
     routes::delete_me,
     routes::change_password,
+    email_change::request,
     routes::my_activity,
     routes::data_export,
     routes::list,

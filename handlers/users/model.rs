@@ -161,6 +161,9 @@ pub struct UserDoc {
     /// The ids of `blocked`, kept beside it so "who blocked me" is one `ARRAY_CONTAINS` query.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_ids: Vec<String>,
+    /// An address asked for by `POST users/me/email`, until its link confirms it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
     /// Two-factor sign-in (auth::mfa), when set up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa: Option<crate::auth::mfa::MfaDoc>,

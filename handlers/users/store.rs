@@ -186,6 +186,38 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found("No such user."))
 }
 
+/// Moves the account to `new`, verified: the new address is claimed first (409 `EMAIL_TAKEN`
+/// when another account has it), then the user, then the old claim is released.
+pub async fn change_email(state: &AppState, user: &UserDoc, new: &Email) -> ApiResult<UserDoc> {
+    let link = EmailLink {
+        id: new.as_str().to_owned(),
+        user_id: user.id.clone(),
+    };
+    if !emails(state).create_if_absent(&link).await? {
+        let ours = emails(state)
+            .get(&link.id, &link.id)
+            .await?
+            .is_some_and(|l| l.user_id == user.id);
+        if !ours {
+            return Err(ApiError::new(
+                Code::EmailTaken,
+                "Another account has this email address now.",
+            ));
+        }
+    }
+    let old = user.clone();
+    let changed = update(state, &user.id, |u| {
+        u.email = new.as_str().to_owned();
+        u.email_verified = true;
+        u.pending_email = None;
+    })
+    .await?;
+    if old.email != changed.email {
+        release_email(state, &old).await?;
+    }
+    Ok(changed)
+}
+
 /// Stamps the sign-in time. A patch, not a read-modify-write: simultaneous sign-ins to one
 /// account never conflict.
 pub async fn stamp_login(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {

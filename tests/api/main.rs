@@ -51,6 +51,7 @@ mod coverage;
 mod dashboard;
 mod dev_host;
 mod email;
+mod email_change;
 mod emulators;
 mod faults;
 mod files;

@@ -86,7 +86,7 @@ async fn email_link(
             "/magic-link",
             "Sign in within 15 minutes",
         ),
-        Purpose::VerifyEmail | Purpose::Mfa => {
+        Purpose::VerifyEmail | Purpose::Mfa | Purpose::ChangeEmail => {
             unreachable!("only reset and magic links are emailed here")
         }
     };

@@ -61,7 +61,7 @@ fn refresh_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
 }
 
 /// A link into the frontend carrying a token.
-fn link(state: &AppState, path: &str, token: &str) -> String {
+pub(crate) fn link(state: &AppState, path: &str, token: &str) -> String {
     let base = state
         .settings
         .app_base_url

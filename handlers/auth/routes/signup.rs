@@ -160,6 +160,7 @@ pub async fn signup(
         blocked: Vec::new(),
         blocked_ids: Vec::new(),
         mfa: None,
+        pending_email: None,
     };
     users::create(&state, &user).await?;
     if let Admission::Invited(invite) = &admission {
