@@ -25,13 +25,17 @@ pub enum Purpose {
     Mfa,
     /// Confirms the address in the user's `pendingEmail`.
     ChangeEmail,
+    /// Creates the account of a passwordless sign-up (the token carries email and name).
+    MagicSignup,
 }
 
 impl Purpose {
     pub fn lifetime(self) -> Duration {
         match self {
             Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
-            Purpose::ResetPassword | Purpose::MagicLink => Duration::from_secs(15 * 60),
+            Purpose::ResetPassword | Purpose::MagicLink | Purpose::MagicSignup => {
+                Duration::from_secs(15 * 60)
+            }
             Purpose::Mfa => Duration::from_secs(5 * 60),
             Purpose::ChangeEmail => Duration::from_secs(24 * 3600),
         }
@@ -47,6 +51,25 @@ pub async fn issue(state: &AppState, purpose: Purpose, user_id: &str) -> ApiResu
         user_id: user_id.to_owned(),
         created_at: chrono::Utc::now(),
         ttl: purpose.lifetime().as_secs(),
+        email: None,
+        name: None,
+    };
+    store::create_token(state, &token).await?;
+    Ok(secret)
+}
+
+/// A passwordless sign-up's link: the account is made when it is followed.
+pub async fn issue_signup(state: &AppState, email: &str, name: &str) -> ApiResult<String> {
+    let secret = random_secret();
+    let purpose = Purpose::MagicSignup;
+    let token = TokenDoc {
+        id: hash(&secret),
+        purpose,
+        user_id: String::new(),
+        created_at: chrono::Utc::now(),
+        ttl: purpose.lifetime().as_secs(),
+        email: Some(email.to_owned()),
+        name: Some(name.to_owned()),
     };
     store::create_token(state, &token).await?;
     Ok(secret)
@@ -68,6 +91,15 @@ pub async fn peek(state: &AppState, purpose: Purpose, token: &str) -> ApiResult<
 /// Spends a token of `purpose`; returns its user, or `None` when it is unknown, expired, used,
 /// or of another purpose.
 pub async fn consume(state: &AppState, purpose: Purpose, token: &str) -> ApiResult<Option<String>> {
+    Ok(consume_doc(state, purpose, token).await?.map(|t| t.user_id))
+}
+
+/// [`consume`], answering the whole token.
+pub async fn consume_doc(
+    state: &AppState,
+    purpose: Purpose,
+    token: &str,
+) -> ApiResult<Option<TokenDoc>> {
     let token = token.trim();
     if token.len() < 40 || token.len() > 64 {
         return Ok(None);
@@ -79,9 +111,7 @@ pub async fn consume(state: &AppState, purpose: Purpose, token: &str) -> ApiResu
     if stored.purpose != purpose {
         return Ok(None);
     }
-    Ok(store::remove_token(state, &id)
-        .await?
-        .then_some(stored.user_id))
+    Ok(store::remove_token(state, &id).await?.then_some(stored))
 }
 
 /// Spends every outstanding password-reset and magic-link token of the user: after a password

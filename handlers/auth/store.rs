@@ -46,6 +46,11 @@ pub struct TokenDoc {
     pub user_id: String,
     pub created_at: DateTime<Utc>,
     pub ttl: u64,
+    /// A passwordless sign-up's address and name (there is no user yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 crate::document!(TokenDoc, TOKENS, id);

@@ -1,4 +1,5 @@
-//! Email change and required verification through HTTP on both backends.
+//! Email change, required verification and passwordless sign-up through HTTP on both
+//! backends.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,6 +10,7 @@ use crate::http::{PASSWORD, address, call, json_of, mailbox, mailed_token, probl
 both!(
     an_email_change_is_confirmed_from_the_new_address,
     unverified_accounts_are_held_back_when_verification_is_required,
+    a_magic_link_signs_up_an_unknown_address_where_registration_is_open,
 );
 
 async fn an_email_change_is_confirmed_from_the_new_address(kind: Kind) {
@@ -201,4 +203,84 @@ async fn unverified_accounts_are_held_back_when_verification_is_required(kind: K
         .status(),
         200
     );
+}
+
+async fn a_magic_link_signs_up_an_unknown_address_where_registration_is_open(kind: Kind) {
+    let app = portal(kind, &[]).await;
+    let email = address(&app, "newcomer");
+    let asked = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/magic-link",
+        None,
+        Some(json!({"email": email, "name": "New Comer"})),
+    )
+    .await;
+    assert_eq!(asked.status(), 202);
+    let token = mailed_token(&app, &email, "magic-signup").await;
+    let signed = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/magic-link/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await;
+    assert_eq!(signed.status(), 200);
+    let signed: Value = signed.json().await.unwrap();
+    assert_eq!(signed["user"]["name"], "New Comer");
+    assert_eq!(signed["user"]["emailVerified"], true);
+    // No password was ever set: none signs in.
+    let login = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": PASSWORD})),
+    )
+    .await;
+    problem(login, 401, "INVALID_CREDENTIALS").await;
+    // The link works once; a second request for the same address is a sign-in link now.
+    let again = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/magic-link/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await;
+    problem(again, 400, "INVALID_TOKEN").await;
+    call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/magic-link",
+        None,
+        Some(json!({"email": email})),
+    )
+    .await;
+    mailed_token(&app, &email, "magic-link").await;
+    let long = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/magic-link",
+        None,
+        Some(json!({"email": email, "name": "x".repeat(101)})),
+    )
+    .await;
+    problem(long, 400, "VALIDATION_FAILED").await;
+
+    // Invite-only: the same request sends nothing to an unknown address.
+    let closed = portal(kind, &[("REGISTRATION_MODE", "invite")]).await;
+    let stranger = address(&closed, "stranger");
+    let asked = call(
+        &closed,
+        Method::POST,
+        "/api/v1/auth/magic-link",
+        None,
+        Some(json!({"email": stranger})),
+    )
+    .await;
+    assert_eq!(asked.status(), 202);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(mailbox(&closed, &stranger).await.is_empty());
 }

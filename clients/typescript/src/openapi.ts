@@ -1881,6 +1881,13 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description A magic link: for an existing account, or a passwordless sign-up. */
+        MagicLinkRequest: {
+            /** Format: email */
+            email: string;
+            /** @description The name of an account the link creates (default: the address's local part). */
+            name?: string | null;
+        };
         Marked: {
             /** Format: int64 */
             marked: number;
@@ -3464,18 +3471,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EmailRequest"];
+                "application/json": components["schemas"]["MagicLinkRequest"];
             };
         };
         responses: {
-            /** @description If the account exists, a sign-in link is on its way */
+            /** @description A sign-in link is on its way if the account exists; where registration is open, a sign-up link if it does not (the answer is the same) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            /** @description `VALIDATION_FAILED`: a name over 100 characters */
             400: {
                 headers: {
                     [name: string]: unknown;

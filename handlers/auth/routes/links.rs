@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::signup::promote_if_bootstrap;
+use super::signup::{admit, new_account, promote_if_bootstrap};
 use super::{link, send};
 use crate::auth::extract::{AuthUser, ClientIp, UserAgent};
 use crate::auth::onetime::{self, Purpose};
@@ -16,7 +16,7 @@ use crate::email::Email as Mail;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
 use crate::users::activity;
-use crate::users::model::{Email, UserDoc};
+use crate::users::model::Email;
 use crate::users::store as users;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,13 +64,14 @@ pub async fn forgot_password(
 }
 
 /// The forgot-password and magic-link requests: rate-limited, then a link mailed to an active
-/// account. The answer is the same whether or not the account exists.
+/// account. The answer is the same whether or not the account exists; the address comes back
+/// when no account has it, for a passwordless sign-up.
 async fn email_link(
     state: &AppState,
     ip: &str,
     raw_email: &str,
     purpose: Purpose,
-) -> ApiResult<()> {
+) -> ApiResult<Option<Email>> {
     let (action, kind, subject, path, intro) = match purpose {
         Purpose::ResetPassword => (
             "forgot-password",
@@ -86,24 +87,51 @@ async fn email_link(
             "/magic-link",
             "Sign in within 15 minutes",
         ),
-        Purpose::VerifyEmail | Purpose::Mfa | Purpose::ChangeEmail => {
+        Purpose::VerifyEmail | Purpose::Mfa | Purpose::ChangeEmail | Purpose::MagicSignup => {
             unreachable!("only reset and magic links are emailed here")
         }
     };
     let email = Email::parse(raw_email).ok();
     limits::auth_hit(state, action, ip, email.as_ref().map(Email::as_str)).await?;
     let Some(email) = email else {
-        return Ok(());
+        return Ok(None);
     };
-    let Some(user) = users::find_by_email(state, &email)
-        .await?
-        .filter(UserDoc::is_active)
-    else {
-        return Ok(());
+    let Some(user) = users::find_by_email(state, &email).await? else {
+        return Ok(Some(email));
     };
+    if !user.is_active() {
+        return Ok(None);
+    }
     let token = onetime::issue(state, purpose, &user.id).await?;
     let text = format!("{intro}: {}", link(state, path, &token));
-    send(state, Mail::new(kind, &user.email, subject, &text)).await
+    send(state, Mail::new(kind, &user.email, subject, &text)).await?;
+    Ok(None)
+}
+
+/// The account of a followed passwordless sign-up link: made now, or the one that took the
+/// address since (the link proves the address, so it signs that account in). Returns its id.
+async fn signed_up(state: &AppState, signup: &crate::auth::store::TokenDoc) -> ApiResult<String> {
+    let email = signup
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+        .ok_or_else(invalid_token)?;
+    if let Some(existing) = users::find_by_email(state, &email).await? {
+        return Ok(existing.id);
+    }
+    let now = Utc::now();
+    let admission = admit(&state.settings.auth, &email, None, now)?;
+    let name = signup.name.clone().unwrap_or_default();
+    let user = new_account(&email, &name, None, admission.role(), true, now);
+    match users::create(state, &user).await {
+        Ok(()) => Ok(user.id),
+        // Taken between the check and the create: that account is the address's.
+        Err(e) if e.code == Code::EmailTaken => users::find_by_email(state, &email)
+            .await?
+            .map(|u| u.id)
+            .ok_or_else(invalid_token),
+        Err(e) => Err(e),
+    }
 }
 
 fn invalid_token() -> ApiError {
@@ -196,14 +224,53 @@ pub async fn resend_verification(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[utoipa::path(post, operation_id = "requestMagicLink", path = "/api/v1/auth/magic-link", tag = "auth", request_body = EmailRequest,
-    responses((status = 202, description = "If the account exists, a sign-in link is on its way"), (status = 429, description = "`RATE_LIMITED`", body = Problem)))]
+/// A magic link: for an existing account, or a passwordless sign-up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MagicLinkRequest {
+    #[schema(format = Email)]
+    pub email: String,
+    /// The name of an account the link creates (default: the address's local part).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[utoipa::path(post, operation_id = "requestMagicLink", path = "/api/v1/auth/magic-link", tag = "auth", request_body = MagicLinkRequest,
+    responses((status = 202, description = "A sign-in link is on its way if the account exists; where registration is open, a sign-up link if it does not (the answer is the same)"), (status = 400, description = "`VALIDATION_FAILED`: a name over 100 characters", body = Problem), (status = 429, description = "`RATE_LIMITED`", body = Problem)))]
 pub async fn magic_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    AppJson(request): AppJson<EmailRequest>,
+    AppJson(request): AppJson<MagicLinkRequest>,
 ) -> ApiResult<StatusCode> {
-    email_link(&state, &ip, &request.email, Purpose::MagicLink).await?;
+    let name = request
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        return Err(ApiError::validation(Default::default())
+            .with_field("name", "Enter a name of 1 to 100 characters."));
+    }
+    let Some(email) = email_link(&state, &ip, &request.email, Purpose::MagicLink).await? else {
+        return Ok(StatusCode::ACCEPTED);
+    };
+    // No account: where registration is open (or for a configured admin address), the link
+    // creates one with the address verified, since following it proves the address.
+    if admit(&state.settings.auth, &email, None, Utc::now()).is_ok() {
+        let name = name
+            .map(str::to_owned)
+            .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_owned());
+        let token = onetime::issue_signup(&state, email.as_str(), &name).await?;
+        let text = format!(
+            "Create your account within 15 minutes: {}",
+            link(&state, "/magic-link", &token)
+        );
+        send(
+            &state,
+            Mail::new("magic-signup", email.as_str(), "Your sign-up link", &text),
+        )
+        .await?;
+    }
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -215,9 +282,15 @@ pub async fn magic_link_verify(
     UserAgent(user_agent): UserAgent,
     AppJson(request): AppJson<TokenRequest>,
 ) -> ApiResult<Response> {
-    let user_id = onetime::consume(&state, Purpose::MagicLink, &request.token)
-        .await?
-        .ok_or_else(invalid_token)?;
+    let user_id = match onetime::consume(&state, Purpose::MagicLink, &request.token).await? {
+        Some(user_id) => user_id,
+        None => {
+            let signup = onetime::consume_doc(&state, Purpose::MagicSignup, &request.token)
+                .await?
+                .ok_or_else(invalid_token)?;
+            signed_up(&state, &signup).await?
+        }
+    };
     // Following the link proves control of the address.
     let settings = &state.settings.auth;
     let user = users::update(&state, &user_id, |u| {

@@ -81,6 +81,39 @@ pub fn admit(
     }
 }
 
+/// A new active account, signed in now.
+pub fn new_account(
+    email: &Email,
+    name: &str,
+    password_hash: Option<String>,
+    role: Role,
+    email_verified: bool,
+    now: DateTime<Utc>,
+) -> UserDoc {
+    UserDoc {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: email.as_str().to_owned(),
+        name: name.to_owned(),
+        role,
+        status: UserStatus::Active,
+        email_verified,
+        password_hash,
+        preferences: Preferences::default(),
+        created_at: now,
+        updated_at: now,
+        last_login_at: Some(now),
+        search_text: String::new(),
+        avatar_file_id: None,
+        locked_until: None,
+        bio: String::new(),
+        last_seen_at: None,
+        blocked: Vec::new(),
+        blocked_ids: Vec::new(),
+        mfa: None,
+        pending_email: None,
+    }
+}
+
 /// Grants the bootstrap admin role to a configured admin email once it is verified. Called
 /// wherever an address becomes (or is seen) proven: verify-email, a magic link, a sign-in of a
 /// verified account. The change is stored, since rights are decided from the stored user.
@@ -133,35 +166,13 @@ pub async fn signup(
     };
     let now = Utc::now();
     let admission = admit(&state.settings.auth, &email, invite, now)?;
-    let user = UserDoc {
-        id: uuid::Uuid::new_v4().to_string(),
-        email: email.as_str().to_owned(),
-        name: name.clone(),
-        role: admission.role(),
-        status: UserStatus::Active,
-        email_verified: false,
-        password_hash: Some(
-            state
-                .auth
-                .passwords
-                .hash(&request.password)
-                .await
-                .map_err(ApiError::internal)?,
-        ),
-        preferences: Preferences::default(),
-        created_at: now,
-        updated_at: now,
-        last_login_at: Some(now),
-        search_text: String::new(),
-        avatar_file_id: None,
-        locked_until: None,
-        bio: String::new(),
-        last_seen_at: None,
-        blocked: Vec::new(),
-        blocked_ids: Vec::new(),
-        mfa: None,
-        pending_email: None,
-    };
+    let hash = state
+        .auth
+        .passwords
+        .hash(&request.password)
+        .await
+        .map_err(ApiError::internal)?;
+    let user = new_account(&email, &name, Some(hash), admission.role(), false, now);
     users::create(&state, &user).await?;
     if let Admission::Invited(invite) = &admission {
         // Spend the invite; losing a race here still leaves one account per invite email.
