@@ -120,6 +120,7 @@ codes! {
     UploadMissing = "UPLOAD_MISSING", CONFLICT;
     InviteUsed = "INVITE_USED", GONE;
     InviteExpired = "INVITE_EXPIRED", GONE;
+    InviteRevoked = "INVITE_REVOKED", GONE;
     ShareExpired = "SHARE_EXPIRED", GONE;
     ShareExhausted = "SHARE_EXHAUSTED", GONE;
     PreconditionFailed = "PRECONDITION_FAILED", PRECONDITION_FAILED;

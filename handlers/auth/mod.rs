@@ -60,6 +60,9 @@ crate::api_routes!(
     routes::mfa::disable,
     routes::invites::create_invite,
     routes::invites::check_invite,
+    routes::invite_list::list,
+    routes::invite_list::revoke,
+    routes::invite_list::resend,
     routes::jwks,
     routes::me,
 );

@@ -69,6 +69,9 @@ pub struct InviteDoc {
     /// Set (by a patch) when a sign-up spends the invite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_at: Option<DateTime<Utc>>,
+    /// Set when the inviter or an admin revokes it (or it is sent again under a new secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
     pub ttl: i64,
 }
 
@@ -77,7 +80,7 @@ crate::document!(InviteDoc, INVITES, id);
 impl InviteDoc {
     /// Unused and unexpired at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.used_at.is_none() && self.expires_at > now
+        self.used_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
     }
 }
 
@@ -195,6 +198,23 @@ pub async fn create_invite(state: &AppState, invite: &InviteDoc) -> ApiResult<()
 
 pub async fn get_invite(state: &AppState, id: &str) -> ApiResult<Option<InviteDoc>> {
     Ok(invites(state).get(id, id).await?)
+}
+
+/// A page of invites (across partitions: each invite is its own).
+pub async fn invite_page(
+    state: &AppState,
+    query: &Query,
+    cursor: Option<&str>,
+) -> ApiResult<(Vec<InviteDoc>, Option<String>)> {
+    let page = invites(state).query(None, query, cursor).await?;
+    Ok((page.items, page.continuation))
+}
+
+/// Marks the invite revoked (a patch; revoking twice keeps the first time... and is harmless).
+pub async fn revoke_invite(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    let revoked = PatchOp::Set("/revokedAt".into(), serde_json::json!(at));
+    invites(state).patch(id, id, &[revoked], None).await?;
+    Ok(())
 }
 
 /// Marks the invite used: a patch, so it cannot undo a concurrent change to the invite.

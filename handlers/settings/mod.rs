@@ -124,6 +124,9 @@ pub struct AuthSettings {
     /// `REQUIRE_VERIFIED_EMAIL`: an unverified account reaches only `/api/v1/auth/*` and its
     /// own `users/me`.
     pub require_verified_email: bool,
+    /// `INVITES_BY_MEMBERS`: verified members may invite plain users, `INVITES_PER_DAY` each.
+    pub invites_by_members: bool,
+    pub invites_per_day: u32,
     /// Normalised emails that become admins when they sign up.
     pub admin_emails: Vec<String>,
     pub issuer: String,
@@ -378,6 +381,11 @@ impl Settings {
                         ));
                     }
                 },
+                invites_by_members: get("INVITES_BY_MEMBERS")
+                    .map(|v| parse_bool("INVITES_BY_MEMBERS", &v))
+                    .transpose()?
+                    .unwrap_or(false),
+                invites_per_day: num(&get, "INVITES_PER_DAY", 10)?,
                 require_verified_email: get("REQUIRE_VERIFIED_EMAIL")
                     .map(|v| parse_bool("REQUIRE_VERIFIED_EMAIL", &v))
                     .transpose()?

@@ -215,6 +215,12 @@ pub const ALL: &[Setting] = &[
         "milliseconds between metric exports",
     ),
     s(
+        "INVITES_BY_MEMBERS",
+        "false",
+        "true: verified members may invite plain users",
+    ),
+    s("INVITES_PER_DAY", "10", "invites a member may send a day"),
+    s(
         "REQUIRE_VERIFIED_EMAIL",
         "false",
         "true: an unverified account reaches only the auth routes and its own profile",

@@ -61,6 +61,7 @@ mod health;
 mod helpers;
 mod http;
 mod infra;
+mod invites;
 mod invocations;
 mod keyvault_fake;
 mod lifecycle;

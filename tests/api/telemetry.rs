@@ -334,7 +334,7 @@ async fn no_path_parameter_or_query_reaches_logs_or_telemetry() {
 
     for template in [
         "GET /api/v1/share/{linkId}",
-        "GET /api/v1/auth/invites/{token}",
+        "GET /api/v1/auth/invites/{id}",
     ] {
         arrived(&received, template, |e| {
             base_type(e) == "RequestData" && e["data"]["baseData"]["name"] == template
@@ -360,7 +360,7 @@ async fn no_path_parameter_or_query_reaches_logs_or_telemetry() {
     assert_eq!(served("share-1")["span"]["path"], "/api/v1/share/{linkId}");
     assert_eq!(
         served("invite-1")["span"]["path"],
-        "/api/v1/auth/invites/{token}"
+        "/api/v1/auth/invites/{id}"
     );
     assert_eq!(served("unmatched-1")["span"]["path"], "(unmatched)");
 

@@ -126,7 +126,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        get: operations["listInvites"];
         put?: never;
         post: operations["createInvite"];
         delete?: never;
@@ -135,7 +135,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/invites/{token}": {
+    "/api/v1/auth/invites/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -145,6 +145,22 @@ export interface paths {
         get: operations["checkInvite"];
         put?: never;
         post?: never;
+        delete: operations["revokeInvite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/invites/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["resendInvite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1805,8 +1821,23 @@ export interface components {
         InviteCreated: {
             /** Format: date-time */
             expiresAt: string;
+            /** @description As `GET auth/invites` lists it, for revoking or resending. */
+            id: string;
             token: string;
             url: string;
+        };
+        InviteItem: {
+            email: string;
+            /** Format: date-time */
+            expiresAt: string;
+            id: string;
+            invitedBy: string;
+            role: string;
+            status: components["schemas"]["InviteStatus"];
+        };
+        InvitePage: {
+            items: components["schemas"]["InviteItem"][];
+            nextCursor?: string | null;
         };
         InviteRequest: {
             /** Format: email */
@@ -1814,6 +1845,11 @@ export interface components {
             /** @description `user` (default) or `admin`. */
             role?: string | null;
         };
+        /**
+         * @description Where an invite is.
+         * @enum {string}
+         */
+        InviteStatus: "pending" | "used" | "expired" | "revoked";
         InviteView: {
             email: string;
             /** Format: date-time */
@@ -2990,29 +3026,30 @@ export interface operations {
             };
         };
     };
-    createInvite: {
+    listInvites: {
         parameters: {
-            query?: never;
+            query?: {
+                status?: null | ("pending" | "used" | "expired" | "revoked");
+                cursor?: string | null;
+                /** @description 1 to 100, default 20. */
+                limit?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InviteRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description Invite created and emailed */
-            201: {
+            /** @description Invites (an admin's: all; a member's: their own) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InviteCreated"];
+                    "application/json": components["schemas"]["InvitePage"];
                 };
             };
-            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            /** @description `VALIDATION_FAILED`: an unknown status */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3021,35 +3058,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            /** @description Not signed in */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `FORBIDDEN` */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3090,13 +3100,111 @@ export interface operations {
             };
         };
     };
+    createInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteRequest"];
+            };
+        };
+        responses: {
+            /** @description Invite created and emailed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN`: admins invite; with `INVITES_BY_MEMBERS`, verified members invite plain users */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: a member's `INVITES_PER_DAY` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     checkInvite: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description The invite token */
-                token: string;
+                /** @description The token from the invite link */
+                id: string;
             };
             cookie?: never;
         };
@@ -3129,7 +3237,185 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `INVITE_EXPIRED` or `INVITE_USED` */
+            /** @description `INVITE_EXPIRED`, `INVITE_USED` or `INVITE_REVOKED` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Invite id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked: the link answers 410 `INVITE_REVOKED` (also when it was) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invite you manage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INVITE_USED`: an account was made with it */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resendInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Invite id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new invite for the same address and role, emailed; the old link answers 410 `INVITE_REVOKED` */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invite you manage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INVITE_USED` or `INVITE_REVOKED` */
             410: {
                 headers: {
                     [name: string]: unknown;

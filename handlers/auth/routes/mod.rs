@@ -2,6 +2,7 @@
 //! emailed links (password reset, email verification, magic links), invites; here what they
 //! share (the signed-in answer and its cookie, links, mail) and the public keys.
 
+pub mod invite_list;
 pub mod invites;
 pub mod links;
 pub mod login;

@@ -236,6 +236,7 @@ mod tests {
             created_at: now,
             expires_at: now + chrono::Duration::days(expires_in_days),
             used_at: used.then_some(now),
+            revoked_at: None,
             ttl: 1,
         }
     }
