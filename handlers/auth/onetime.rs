@@ -27,6 +27,8 @@ pub enum Purpose {
     ChangeEmail,
     /// Creates the account of a passwordless sign-up (the token carries email and name).
     MagicSignup,
+    /// The first password of an account an admin made: a reset that also activates it.
+    SetPassword,
 }
 
 impl Purpose {
@@ -38,6 +40,7 @@ impl Purpose {
             }
             Purpose::Mfa => Duration::from_secs(5 * 60),
             Purpose::ChangeEmail => Duration::from_secs(24 * 3600),
+            Purpose::SetPassword => Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

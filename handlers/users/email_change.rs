@@ -115,6 +115,6 @@ pub async fn confirm(
         .as_deref()
         .and_then(|e| Email::parse(e).ok())
         .ok_or_else(invalid)?;
-    let changed = users::change_email(&state, &user, &new).await?;
+    let changed = users::change_email(&state, &user, &new, true).await?;
     Ok(AppJson(User::of(&changed, state.api_base())))
 }

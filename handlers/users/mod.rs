@@ -2,6 +2,7 @@
 //! admin management.
 
 pub mod activity;
+pub mod admin_create;
 pub mod admins;
 pub mod email_change;
 pub mod gdpr;
@@ -18,6 +19,7 @@ crate::api_routes!(
     routes::my_activity,
     routes::data_export,
     routes::list,
+    admin_create::create,
     crate::audit::list,
     routes::get_one,
     routes::update_one,

@@ -72,6 +72,8 @@ pub enum UserStatus {
     Suspended,
     /// An erase is running: the account is gone for every purpose but the erase job.
     Deleting,
+    /// Made by an admin: waits for its owner to set a password through the emailed link.
+    Invited,
 }
 
 impl UserStatus {

@@ -11,11 +11,13 @@ use super::activity::Activity;
 use super::model::{Preferences, User, UserDoc};
 use super::store as users;
 use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
+use crate::auth::onetime::{self, Purpose};
 use crate::auth::{limits, sessions};
+use crate::email::Email as Mail;
 use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::paging::page_limit;
 use crate::state::AppState;
-use crate::users::model::{Role, UserStatus};
+use crate::users::model::{Email, Role, UserStatus};
 
 /// The erase job's queue.
 pub const ERASE_QUEUE: &str = "erasures";
@@ -54,6 +56,13 @@ pub struct AdminPatch {
     /// `user` or `admin`.
     #[serde(default)]
     pub role: Option<String>,
+    /// 1 to 100 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new address, unverified until its owner follows the verification link sent to it.
+    #[serde(default)]
+    #[schema(format = Email)]
+    pub email: Option<String>,
     /// `active` or `suspended` (suspending ends every session).
     #[serde(default)]
     pub status: Option<String>,
@@ -347,6 +356,24 @@ pub async fn update_one(
     if status.is_some_and(|s| s.is_none()) {
         errors.insert("status".into(), vec!["Use active or suspended.".into()]);
     }
+    let name = patch.name.as_deref().map(str::trim).map(str::to_owned);
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 100)
+    {
+        errors.insert(
+            "name".into(),
+            vec!["Enter a name of 1 to 100 characters.".into()],
+        );
+    }
+    let email = match patch.email.as_deref().map(Email::parse) {
+        None => None,
+        Some(Ok(email)) => Some(email),
+        Some(Err(message)) => {
+            errors.insert("email".into(), vec![message.into()]);
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -357,7 +384,25 @@ pub async fn update_one(
     if let Some(change) = super::admins::change_of(&target, role.flatten(), status.flatten()) {
         super::admins::guard(&state, Some(&admin.user_id), &target, change).await?;
     }
+    if let Some(email) = email.filter(|e| e.as_str() != target.email) {
+        users::change_email(&state, &target, &email, false).await?;
+        let token = onetime::issue(&state, Purpose::VerifyEmail, &target.id).await?;
+        let text = format!(
+            "Your account's address is now this one. Confirm it: {}",
+            crate::auth::routes::link(&state, "/verify-email", &token)
+        );
+        let mail = Mail::new(
+            "verification",
+            email.as_str(),
+            "Confirm your email address",
+            &text,
+        );
+        crate::email::enqueue(&state, &mail).await?;
+    }
     let updated = users::update(&state, &id, |u| {
+        if let Some(name) = &name {
+            u.name = name.clone();
+        }
         if let Some(Some(role)) = role {
             u.role = role;
         }
@@ -369,7 +414,7 @@ pub async fn update_one(
     if updated.status == UserStatus::Suspended {
         sessions::revoke_all(&state, &id, None, "suspended").await?;
     }
-    let details = serde_json::json!({"role": patch.role, "status": patch.status});
+    let details = serde_json::json!({"role": patch.role, "status": patch.status, "name": patch.name.is_some(), "email": patch.email.is_some()});
     crate::audit::record(&state, &admin.user_id, "user.update", &id, details).await;
     Ok(AppJson(User::of(&updated, state.api_base())))
 }

@@ -186,9 +186,14 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found("No such user."))
 }
 
-/// Moves the account to `new`, verified: the new address is claimed first (409 `EMAIL_TAKEN`
+/// Moves the account to `new` (verified when a link to it proved it): the new address is claimed first (409 `EMAIL_TAKEN`
 /// when another account has it), then the user, then the old claim is released.
-pub async fn change_email(state: &AppState, user: &UserDoc, new: &Email) -> ApiResult<UserDoc> {
+pub async fn change_email(
+    state: &AppState,
+    user: &UserDoc,
+    new: &Email,
+    verified: bool,
+) -> ApiResult<UserDoc> {
     let link = EmailLink {
         id: new.as_str().to_owned(),
         user_id: user.id.clone(),
@@ -208,7 +213,7 @@ pub async fn change_email(state: &AppState, user: &UserDoc, new: &Email) -> ApiR
     let old = user.clone();
     let changed = update(state, &user.id, |u| {
         u.email = new.as_str().to_owned();
-        u.email_verified = true;
+        u.email_verified = verified;
         u.pending_email = None;
     })
     .await?;

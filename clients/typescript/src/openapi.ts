@@ -1170,7 +1170,7 @@ export interface paths {
         };
         get: operations["listUsers"];
         put?: never;
-        post?: never;
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1397,6 +1397,13 @@ export interface components {
             nextCursor?: string | null;
         };
         AdminPatch: {
+            /**
+             * Format: email
+             * @description A new address, unverified until its owner follows the verification link sent to it.
+             */
+            email?: string | null;
+            /** @description 1 to 100 characters. */
+            name?: string | null;
             /** @description `user` or `admin`. */
             role?: string | null;
             /** @description `active` or `suspended` (suspending ends every session). */
@@ -1998,6 +2005,13 @@ export interface components {
         NewParticipant: {
             userId: string;
         };
+        NewUser: {
+            /** Format: email */
+            email: string;
+            name: string;
+            /** @description `user` (default) or `admin`. */
+            role?: string | null;
+        };
         /** @description A notification as the API shows it. */
         Notification: {
             /** Format: date-time */
@@ -2460,7 +2474,7 @@ export interface components {
             nextCursor?: string | null;
         };
         /** @enum {string} */
-        UserStatus: "active" | "suspended" | "deleting";
+        UserStatus: "active" | "suspended" | "deleting" | "invited";
         VerifyRequest: {
             /** @description The authenticator's 6 digits; or give `recoveryCode`. */
             code?: string | null;
@@ -9865,6 +9879,115 @@ export interface operations {
             };
             /** @description `FORBIDDEN` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewUser"];
+            };
+        };
+        responses: {
+            /** @description The account, `invited` until its owner sets a password through the emailed link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `EMAIL_TAKEN` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,7 +16,7 @@ use crate::email::Email as Mail;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::state::AppState;
 use crate::users::activity;
-use crate::users::model::Email;
+use crate::users::model::{Email, UserStatus};
 use crate::users::store as users;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,7 +87,11 @@ async fn email_link(
             "/magic-link",
             "Sign in within 15 minutes",
         ),
-        Purpose::VerifyEmail | Purpose::Mfa | Purpose::ChangeEmail | Purpose::MagicSignup => {
+        Purpose::VerifyEmail
+        | Purpose::Mfa
+        | Purpose::ChangeEmail
+        | Purpose::MagicSignup
+        | Purpose::SetPassword => {
             unreachable!("only reset and magic links are emailed here")
         }
     };
@@ -156,16 +160,28 @@ pub async fn reset_password(
             problems,
         )])));
     }
-    let user_id = onetime::consume(&state, Purpose::ResetPassword, &request.token)
-        .await?
-        .ok_or_else(invalid_token)?;
+    // A reset link, or the first-password link of an account an admin made.
+    let user_id = match onetime::consume(&state, Purpose::ResetPassword, &request.token).await? {
+        Some(id) => id,
+        None => onetime::consume(&state, Purpose::SetPassword, &request.token)
+            .await?
+            .ok_or_else(invalid_token)?,
+    };
     let hash = state
         .auth
         .passwords
         .hash(&request.password)
         .await
         .map_err(ApiError::internal)?;
-    let user = users::update(&state, &user_id, |u| u.password_hash = Some(hash.clone())).await?;
+    let user = users::update(&state, &user_id, |u| {
+        u.password_hash = Some(hash.clone());
+        // The link came to the address: an invited account is now its owner's.
+        if u.status == UserStatus::Invited {
+            u.status = UserStatus::Active;
+            u.email_verified = true;
+        }
+    })
+    .await?;
     sessions::revoke_all(&state, &user_id, None, "password reset").await?;
     // Any other reset or magic link mailed earlier would still sign in around the new password.
     onetime::spend_sign_in_links(&state, &user_id).await?;
