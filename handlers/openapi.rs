@@ -79,21 +79,21 @@ fn add_universal(operation: &mut Operation) {
     }
     // Admin operations name the role in their requirement (`"bearer" = ["admin"]`, as
     // OpenAPI 3.1 allows for non-OAuth schemes): the stored role is checked on every call.
-    let admin_only = operation.security.as_ref().is_some_and(|s| {
-        s.iter().any(|r| {
+    let roles = operation.security.as_ref().and_then(|s| {
+        s.iter().find_map(|r| {
             serde_json::to_value(r)
                 .ok()
                 .and_then(|v| v.get("bearer").cloned())
-                .is_some_and(|roles| roles == serde_json::json!(["admin"]))
+                .filter(|roles| roles.as_array().is_some_and(|a| !a.is_empty()))
         })
     });
-    if admin_only {
-        add(
-            operation,
-            "403",
-            "The caller is not an active admin (`FORBIDDEN`)",
-            false,
-        );
+    if let Some(roles) = roles {
+        let detail = if roles == serde_json::json!(["admin"]) {
+            "The caller is not an active admin (`FORBIDDEN`)"
+        } else {
+            "The caller has none of the roles named, or is not the course's mentor (`FORBIDDEN`)"
+        };
+        add(operation, "403", detail, false);
     }
     if has_path_parameter {
         // A path segment that names nothing, or that no route matches.

@@ -131,19 +131,11 @@ pub async fn check_refs(
     }
 }
 
-/// Whether the caller may upload assets for the course: an active admin by the stored role
-/// (a token outlives a demotion), and the course exists.
+/// Whether the caller may upload assets for the course: those who may change it (an active
+/// admin, or the mentor who created it, by the stored role: a token outlives a demotion).
 pub async fn may_upload(state: &AppState, user: &AuthUser, course_id: &str) -> ApiResult<()> {
-    let admin = crate::users::store::get(state, &user.user_id)
-        .await?
-        .is_some_and(|u| u.is_active_admin());
-    if !admin {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "Only admins upload course assets.",
-        ));
-    }
-    super::routes::load(state, course_id).await.map(|_| ())
+    let course = super::routes::load(state, course_id).await?;
+    super::authors::may_change(state, user, &course).await
 }
 
 /// How long a browser may reuse a media redirect: well inside the read URL's 15 minutes.

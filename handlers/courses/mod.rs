@@ -1,5 +1,6 @@
 //! The learning portal's courses: the catalog, authoring, enrollment, lessons and progress.
 
+pub mod authors;
 pub mod learner;
 pub mod media;
 pub mod model;
@@ -20,6 +21,7 @@ crate::api_routes!(
     learner::rate,
     media::media,
     routes::lessons,
+    authors::learners,
     routes::lesson,
     routes::complete,
     learner::set_position,

@@ -189,6 +189,9 @@ pub struct CourseDoc {
     pub rating_total: i64,
     #[serde(default)]
     pub rating_count: i64,
+    /// Who created it: a mentor edits and follows only their own courses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 crate::document!(CourseDoc, COURSES, id);
@@ -361,6 +364,7 @@ impl CourseDoc {
             completed_count: 0,
             rating_total: 0,
             rating_count: 0,
+            created_by: None,
         };
         doc.apply(course);
         doc

@@ -16,7 +16,7 @@ use super::model::{
 };
 use super::progress::{self, Enrollment};
 use super::store;
-use crate::auth::extract::{AdminUser, AuthUser};
+use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ApiResult, AppJson, Code, Problem};
 use crate::etag;
 use crate::state::AppState;
@@ -180,22 +180,24 @@ pub async fn get_one(
     etag::json(&headers, &course, CATALOG_CACHE_CONTROL)
 }
 
-#[utoipa::path(post, operation_id = "createCourse", path = "/api/v1/courses", tag = "courses", security(("bearer" = ["admin"])), request_body = CourseInput,
+#[utoipa::path(post, operation_id = "createCourse", path = "/api/v1/courses", tag = "courses", security(("bearer" = ["admin", "mentor"])), request_body = CourseInput,
     responses((status = 201, description = "Created", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 403, description = "`FORBIDDEN`", body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    author: AuthUser,
     AppJson(input): AppJson<CourseInput>,
 ) -> ApiResult<(StatusCode, AppJson<Course>)> {
+    super::authors::may_create(&state, &author).await?;
     // A new course has no assets yet: any file id it names is refused.
     super::media::check_refs(&state, None, &input.asset_refs()).await?;
     let valid = validate(input).map_err(ApiError::validation)?;
-    let course = CourseDoc::new(uuid::Uuid::new_v4().to_string(), valid, Utc::now());
+    let mut course = CourseDoc::new(uuid::Uuid::new_v4().to_string(), valid, Utc::now());
+    course.created_by = Some(author.user_id.clone());
     store::create(&state, &course).await?;
     invalidate(&state).await;
     crate::audit::record(
         &state,
-        &_admin.0.user_id,
+        &author.user_id,
         "course.create",
         &course.id,
         serde_json::Value::Null,
@@ -246,16 +248,17 @@ impl CoursePatch {
     }
 }
 
-#[utoipa::path(patch, operation_id = "updateCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin"])), request_body = CoursePatch,
+#[utoipa::path(patch, operation_id = "updateCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin", "mentor"])), request_body = CoursePatch,
     params(("id" = String, Path, description = "Course id")),
     responses((status = 200, description = "Updated", body = Course), (status = 400, description = "`VALIDATION_FAILED`", body = Problem), (status = 404, description = "No such course", body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    author: AuthUser,
     Path(id): Path<String>,
     AppJson(patch): AppJson<CoursePatch>,
 ) -> ApiResult<AppJson<Course>> {
     let current = load(&state, &id).await?;
+    super::authors::may_change(&state, &author, &current).await?;
     let merged = patch.clone().over(&current);
     super::media::check_refs(&state, Some(&id), &merged.asset_refs()).await?;
     // An enrollment may move the count meanwhile: the edit is applied to the new version.
@@ -286,7 +289,7 @@ pub async fn update(
     }
     crate::audit::record(
         &state,
-        &_admin.0.user_id,
+        &author.user_id,
         "course.update",
         &id,
         serde_json::Value::Null,
@@ -295,15 +298,16 @@ pub async fn update(
     Ok(AppJson(course.view(state.api_base())))
 }
 
-#[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin"])),
+#[utoipa::path(delete, operation_id = "deleteCourse", path = "/api/v1/courses/{id}", tag = "courses", security(("bearer" = ["admin", "mentor"])),
     params(("id" = String, Path, description = "Course id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such course", body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    author: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    load(&state, &id).await?;
+    let course = load(&state, &id).await?;
+    super::authors::may_change(&state, &author, &course).await?;
     // Assets first, through the files' own delete: a delete that fails halfway is finished by
     // the next, and no asset outlives its course.
     crate::files::store::delete_course_assets(&state, &id).await?;
@@ -311,7 +315,7 @@ pub async fn delete(
     invalidate(&state).await;
     crate::audit::record(
         &state,
-        &_admin.0.user_id,
+        &author.user_id,
         "course.delete",
         &id,
         serde_json::Value::Null,

@@ -145,13 +145,20 @@ pub async fn update_enrollment(
     Ok(updated.map(|(enrollment, ())| enrollment))
 }
 
-/// The ids of the users enrolled in a course (one query across learners).
-pub async fn learners(state: &AppState, course_id: &str) -> StoreResult<Vec<String>> {
+/// The enrollments of a course (one query across learners).
+pub async fn enrollments_of_course(
+    state: &AppState,
+    course_id: &str,
+) -> StoreResult<Vec<Enrollment>> {
     let query = Query::default()
         .filter(crate::store::Filter::eq("courseId", course_id))
         .limit(1000);
-    Ok(progress(state)
-        .query_all(None, &query)
+    progress(state).query_all(None, &query).await
+}
+
+/// The ids of the users enrolled in a course.
+pub async fn learners(state: &AppState, course_id: &str) -> StoreResult<Vec<String>> {
+    Ok(enrollments_of_course(state, course_id)
         .await?
         .into_iter()
         .map(|e| e.user_id)

@@ -54,7 +54,7 @@ pub async fn create(
         Some(raw) => Role::parse(raw),
     };
     if role.is_none() {
-        errors.insert("role".into(), vec!["Use user or admin.".into()]);
+        errors.insert("role".into(), vec!["Use user, mentor or admin.".into()]);
     }
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation(errors));

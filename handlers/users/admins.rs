@@ -26,7 +26,7 @@ pub fn change_of(
     }
     if status == Some(UserStatus::Suspended) {
         Some(Change::Suspend)
-    } else if role == Some(Role::User) {
+    } else if role.is_some_and(|r| r != Role::Admin) {
         Some(Change::Demote)
     } else {
         None

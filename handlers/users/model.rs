@@ -43,6 +43,8 @@ impl Email {
 pub enum Role {
     #[default]
     User,
+    /// Creates courses and edits, deletes and follows the learners of the ones they created.
+    Mentor,
     Admin,
 }
 
@@ -50,6 +52,7 @@ impl Role {
     pub const fn as_str(self) -> &'static str {
         match self {
             Role::User => "user",
+            Role::Mentor => "mentor",
             Role::Admin => "admin",
         }
     }
@@ -59,6 +62,7 @@ impl Role {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "user" => Some(Role::User),
+            "mentor" => Some(Role::Mentor),
             "admin" => Some(Role::Admin),
             _ => None,
         }

@@ -350,7 +350,7 @@ pub async fn update_one(
     let mut errors = FieldErrors::new();
     let role = patch.role.as_deref().map(Role::parse);
     if role.is_some_and(|r| r.is_none()) {
-        errors.insert("role".into(), vec!["Use user or admin.".into()]);
+        errors.insert("role".into(), vec!["Use user, mentor or admin.".into()]);
     }
     let status = patch.status.as_deref().map(UserStatus::parse_settable);
     if status.is_some_and(|s| s.is_none()) {

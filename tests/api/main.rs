@@ -65,6 +65,7 @@ mod invites;
 mod invocations;
 mod keyvault_fake;
 mod lifecycle;
+mod mentors;
 mod mfa;
 mod notifications;
 mod openapi;

@@ -601,6 +601,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/courses/{id}/learners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listCourseLearners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/courses/{id}/lessons": {
         parameters: {
             query?: never;
@@ -1880,6 +1896,21 @@ export interface components {
             /** Format: date-time */
             sentAt: string;
         };
+        Learner: {
+            /** Format: date-time */
+            completedAt?: string | null;
+            completedLessons: string[];
+            /** Format: date-time */
+            enrolledAt: string;
+            /** Format: date-time */
+            lastAccessedAt?: string | null;
+            profile: components["schemas"]["PublicProfile"];
+            /** Format: int32 */
+            progress: number;
+        };
+        LearnerList: {
+            items: components["schemas"]["Learner"][];
+        };
         Lesson: {
             /** @description Markdown. */
             content?: string;
@@ -2224,7 +2255,7 @@ export interface components {
          * @description What a user may do. Decided from the stored user at the moment of use, never from a token.
          * @enum {string}
          */
-        Role: "user" | "admin";
+        Role: "user" | "mentor" | "admin";
         SearchResults: {
             items: components["schemas"]["Message"][];
         };
@@ -6064,7 +6095,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            /** @description The caller has none of the roles named, or is not the course's mentor (`FORBIDDEN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6158,7 +6189,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller is not an active admin (`FORBIDDEN`) */
+            /** @description The caller has none of the roles named, or is not the course's mentor (`FORBIDDEN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6347,6 +6378,96 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such course */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this address or account (`RATE_LIMITED`); see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (`INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backend is unreachable (`UNAVAILABLE`) or the request took too long (`TIMEOUT`); see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCourseLearners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The enrolled learners' public profiles and progress (admins, and the mentor who created the course) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearnerList"];
+                };
+            };
+            /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_REQUEST`, `MALFORMED_JSON`...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -60,7 +60,7 @@ pub async fn create_invite(
         Some(raw) => Role::parse(raw),
     };
     if role.is_none() {
-        field(&mut errors, "role", "Use user or admin.");
+        field(&mut errors, "role", "Use user, mentor or admin.");
     }
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
