@@ -210,7 +210,7 @@ pub async fn invite_page(
     Ok((page.items, page.continuation))
 }
 
-/// Marks the invite revoked (a patch; revoking twice keeps the first time... and is harmless).
+/// Marks the invite revoked (a patch; revoking again only moves the time).
 pub async fn revoke_invite(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiResult<()> {
     let revoked = PatchOp::Set("/revokedAt".into(), serde_json::json!(at));
     invites(state).patch(id, id, &[revoked], None).await?;

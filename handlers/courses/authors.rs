@@ -80,7 +80,6 @@ pub async fn learners(
             Some(Learner {
                 // Presence is not the mentor's to see: only the profile and the progress.
                 profile: PublicProfile {
-                    online: false,
                     last_seen_at: None,
                     ..crate::people::profile(learner, false, state.api_base())
                 },

@@ -193,9 +193,7 @@ async fn is_admin(state: &AppState, user: Option<&AuthUser>) -> ApiResult<bool> 
     let Some(user) = user else {
         return Ok(false);
     };
-    Ok(crate::users::store::get(state, &user.user_id)
-        .await?
-        .is_some_and(|u| u.is_active_admin()))
+    crate::users::store::is_active_admin(state, &user.user_id).await
 }
 
 /// Enrolled learners and admins, decided now: an unenrolled learner loses access at once.

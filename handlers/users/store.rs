@@ -107,6 +107,12 @@ pub async fn directory_page(
     Ok(users(state).query(None, &query, cursor).await?)
 }
 
+/// Whether the stored user is an active admin: rights are decided from the stored role at the
+/// moment of use, since a token outlives a demotion.
+pub async fn is_active_admin(state: &AppState, id: &str) -> ApiResult<bool> {
+    Ok(get(state, id).await?.is_some_and(|u| u.is_active_admin()))
+}
+
 /// How many active admins there are, counted up to `at_most`.
 pub async fn active_admins(state: &AppState, at_most: u32) -> ApiResult<usize> {
     let query = Query::default()

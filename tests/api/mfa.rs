@@ -239,12 +239,14 @@ async fn codes_work_once_with_one_step_of_drift_and_recovery_codes_once(kind: Ki
     )
     .await;
     assert_eq!(other.status(), 200, "recovery codes ignore case");
+    // A code and a recovery code together are refused as such, on a live challenge.
+    let challenge = login(&app, &email).await;
     let both = verify(
         &app,
-        json!({"mfaToken": "t", "code": "1", "recoveryCode": "r"}),
+        json!({"mfaToken": challenge["mfaToken"], "code": "123456", "recoveryCode": codes[5]}),
     )
     .await;
-    problem(both, 401, "MFA_INVALID").await;
+    problem(both, 400, "VALIDATION_FAILED").await;
     // Off with the next step's code (the confirm spent step 0); then a password signs in.
     let token = json_of(other).await;
     let token = token["accessToken"].as_str().unwrap().to_owned();

@@ -94,9 +94,7 @@ pub struct ListParams {
 
 /// Whether the caller manages every invite (an active admin, by the stored role).
 async fn is_admin(state: &AppState, user: &AuthUser) -> ApiResult<bool> {
-    Ok(crate::users::store::get(state, &user.user_id)
-        .await?
-        .is_some_and(|u| u.is_active_admin()))
+    crate::users::store::is_active_admin(state, &user.user_id).await
 }
 
 #[utoipa::path(get, operation_id = "listInvites", path = "/api/v1/auth/invites", tag = "auth", security(("bearer" = [])), params(ListParams),
