@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, AppJson, Code};
-use crate::host::{dev, dev_blobs, dispatch, guard};
+use crate::host::{dev, dev_blobs, dispatch, guard, web_app};
 use crate::settings::{RunMode, Settings};
 use crate::state::AppState;
 use crate::store::Stores;
@@ -135,17 +135,30 @@ fn routes(state: &AppState) -> Router<AppState> {
     // Non-HTTP invocations: no request timeout here, the host enforces functionTimeout. The
     // function doors refuse cross-site requests (host/guard.rs).
     let same_origin_json = middleware::from_fn_with_state(state.clone(), guard::same_origin_json);
+    // In local mode the reference web app answers `/` and every page path (host/web_app.rs).
+    let local = state.settings.mode == RunMode::Local;
+    let invocation = post(dispatch::invocation_route)
+        .layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT))
+        .layer(same_origin_json.clone());
+    // A one-segment page (`/signin`) shares its path with the function doors.
+    let invocation = if local {
+        invocation.get(web_app::serve)
+    } else {
+        invocation
+    };
     let mut app = Router::new()
-        .route("/", get(root))
         .route(
-            "/{function}",
-            post(dispatch::invocation_route)
-                .layer(DefaultBodyLimit::max(INVOCATION_BODY_LIMIT))
-                .layer(same_origin_json.clone()),
+            "/",
+            if local {
+                get(web_app::serve)
+            } else {
+                get(root)
+            },
         )
+        .route("/{function}", invocation)
         .merge(api_limits(api, state));
 
-    if state.settings.mode == RunMode::Local {
+    if local {
         app = app
             .route(
                 "/admin/functions/{name}",
@@ -196,8 +209,13 @@ fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
     let cors_origins = state.settings.cors_origins.clone();
     let app = app
         .route_layer(middleware::from_fn(headers::no_store))
-        .route_layer(middleware::from_fn(request_id::record_route))
-        .fallback(not_found)
+        .route_layer(middleware::from_fn(request_id::record_route));
+    let app = if state.settings.mode == RunMode::Local {
+        app.fallback(web_app::serve)
+    } else {
+        app.fallback(not_found)
+    };
+    let app = app
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(CompressionLayer::new().compress_when(worth_compressing()))
@@ -209,7 +227,7 @@ fn with_middleware(app: Router<AppState>, state: AppState) -> Router {
 }
 
 /// `GET /`: the Functions host polls it until the handler answers.
-async fn root() -> AppJson<serde_json::Value> {
+pub(crate) async fn root() -> AppJson<serde_json::Value> {
     AppJson(serde_json::json!({"service": "portal-api", "health": "/api/healthz"}))
 }
 

@@ -8,6 +8,7 @@ mod dev_blocks;
 pub mod dispatch;
 pub mod guard;
 pub mod protocol;
+pub mod web_app;
 
 pub use catalog::Catalog;
 pub use protocol::{Invocation, InvocationReply, InvocationRequest};

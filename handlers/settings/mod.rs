@@ -154,6 +154,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where `host.json` and the function folders are (the working directory by default).
     pub script_root: PathBuf,
+    /// The built web app served at `/` in local mode (`WEB_DIR`, default `web/dist` under the
+    /// script root).
+    pub web_dir: PathBuf,
     pub on_azure: bool,
     pub allow_embedded: bool,
     pub cosmos: Option<CosmosSettings>,
@@ -298,11 +301,13 @@ impl Settings {
             }
         };
 
+        let script_root = PathBuf::from(get("SCRIPT_ROOT").unwrap_or_else(|| ".".into()));
         let settings = Settings {
             mode,
             port,
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| ".data".into())),
-            script_root: PathBuf::from(get("SCRIPT_ROOT").unwrap_or_else(|| ".".into())),
+            web_dir: get("WEB_DIR").map_or_else(|| script_root.join("web/dist"), PathBuf::from),
+            script_root,
             on_azure,
             allow_embedded: get("ALLOW_EMBEDDED")
                 .map(|v| parse_bool("ALLOW_EMBEDDED", &v))

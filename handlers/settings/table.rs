@@ -49,6 +49,11 @@ pub const ALL: &[Setting] = &[
     ),
     s("SCRIPT_ROOT", ".", "where host.json and the functions are"),
     s(
+        "WEB_DIR",
+        "<SCRIPT_ROOT>/web/dist",
+        "local mode: the built web app served at /",
+    ),
+    s(
         "ALLOW_EMBEDDED",
         "false",
         "allow embedded stores when running in Azure",

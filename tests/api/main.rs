@@ -78,3 +78,4 @@ mod security;
 mod storage_faults;
 mod store_calls;
 mod telemetry;
+mod web_app;
