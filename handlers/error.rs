@@ -112,6 +112,8 @@ codes! {
     LastAdmin = "LAST_ADMIN", CONFLICT;
     /// An admin deleting, suspending or demoting themselves through the admin routes.
     SelfChange = "SELF_CHANGE", CONFLICT;
+    /// Unlinking the only way left to sign in (no password, no other provider).
+    LastSignInMethod = "LAST_SIGN_IN_METHOD", CONFLICT;
     /// Two-factor is already on (turn it off first to set up another device).
     MfaEnabled = "MFA_ENABLED", CONFLICT;
     /// Sharing a file whose upload is not complete.

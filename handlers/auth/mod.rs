@@ -5,6 +5,7 @@ pub mod extract;
 pub mod keys;
 pub mod limits;
 pub mod mfa;
+pub mod oidc;
 pub mod onetime;
 pub mod password;
 pub mod revocations;
@@ -22,6 +23,8 @@ use crate::store::Stores;
 pub struct Auth {
     pub keys: keys::KeyRing,
     pub passwords: password::Passwords,
+    /// The configured OpenID Connect providers (nothing fetched until a sign-in uses one).
+    pub oidc: oidc::Providers,
 }
 
 impl Auth {
@@ -35,6 +38,7 @@ impl Auth {
                 settings.auth.key_refresh,
             ),
             passwords: password::Passwords::new(&settings.auth)?,
+            oidc: oidc::Providers::new(&settings.oidc_providers),
         }))
     }
 }
@@ -63,6 +67,10 @@ crate::api_routes!(
     routes::invite_list::list,
     routes::invite_list::revoke,
     routes::invite_list::resend,
+    routes::oidc::providers,
+    routes::oidc::start,
+    routes::oidc::callback,
+    routes::oidc::exchange,
     routes::jwks,
     routes::me,
 );

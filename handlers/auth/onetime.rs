@@ -29,6 +29,10 @@ pub enum Purpose {
     MagicSignup,
     /// The first password of an account an admin made: a reset that also activates it.
     SetPassword,
+    /// An OpenID Connect sign-in waiting for the provider's callback; the token is the `state`.
+    OidcState,
+    /// The one-time code the callback hands the app (`?signin=`), for `auth/oidc/exchange`.
+    OidcSignIn,
 }
 
 impl Purpose {
@@ -41,6 +45,8 @@ impl Purpose {
             Purpose::Mfa => Duration::from_secs(5 * 60),
             Purpose::ChangeEmail => Duration::from_secs(24 * 3600),
             Purpose::SetPassword => Duration::from_secs(7 * 24 * 3600),
+            Purpose::OidcState => Duration::from_secs(10 * 60),
+            Purpose::OidcSignIn => Duration::from_secs(60),
         }
     }
 }
@@ -56,9 +62,31 @@ pub async fn issue(state: &AppState, purpose: Purpose, user_id: &str) -> ApiResu
         ttl: purpose.lifetime().as_secs(),
         email: None,
         name: None,
+        oidc: None,
     };
     store::create_token(state, &token).await?;
     Ok(secret)
+}
+
+/// Keeps an OpenID Connect sign-in under `state` (the provider's random state value) until
+/// its callback spends it.
+pub async fn keep_oidc_state(
+    state: &AppState,
+    secret: &str,
+    pending: store::OidcPending,
+) -> ApiResult<()> {
+    let purpose = Purpose::OidcState;
+    let token = TokenDoc {
+        id: hash(secret),
+        purpose,
+        user_id: String::new(),
+        created_at: chrono::Utc::now(),
+        ttl: purpose.lifetime().as_secs(),
+        email: None,
+        name: None,
+        oidc: Some(pending),
+    };
+    store::create_token(state, &token).await
 }
 
 /// A passwordless sign-up's link: the account is made when it is followed.
@@ -73,6 +101,7 @@ pub async fn issue_signup(state: &AppState, email: &str, name: &str) -> ApiResul
         ttl: purpose.lifetime().as_secs(),
         email: Some(email.to_owned()),
         name: Some(name.to_owned()),
+        oidc: None,
     };
     store::create_token(state, &token).await?;
     Ok(secret)

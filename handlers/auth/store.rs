@@ -51,9 +51,27 @@ pub struct TokenDoc {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// An OpenID Connect sign-in on its way through the provider (its id is the `state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcPending>,
 }
 
 crate::document!(TokenDoc, TOKENS, id);
+
+/// What the callback of an OpenID Connect sign-in needs, kept here and never sent to the
+/// browser but as the state's hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcPending {
+    pub provider: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    /// A path on the app, checked when the sign-in started.
+    pub redirect_to: String,
+    /// The hash of the browser-binding cookie set with the redirect to the provider: a
+    /// callback from another browser (a link an attacker finished signing in with) is refused.
+    pub binding: String,
+}
 
 /// An invite to sign up; its id is the hash of the token in the invite link.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +240,24 @@ pub async fn spend_invite(state: &AppState, id: &str, at: DateTime<Utc>) -> ApiR
     let used = PatchOp::Set("/usedAt".into(), serde_json::json!(at));
     invites(state).patch(id, id, &[used], None).await?;
     Ok(())
+}
+
+/// A live invite for `email` (the newest), for sign-ins that bring no invite link (OpenID
+/// Connect in an invite-only portal).
+pub async fn live_invite_for(
+    state: &AppState,
+    email: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<InviteDoc>> {
+    let query = Query::default()
+        .filter(Filter::eq("email", email))
+        .limit(50);
+    let page = invites(state).query(None, &query, None).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter(|i| i.is_live(now))
+        .max_by_key(|i| i.created_at))
 }
 
 /// Deletes every invite sent to `email`.

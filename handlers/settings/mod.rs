@@ -7,6 +7,7 @@
 
 mod browser;
 mod groups;
+pub mod oidc;
 pub mod table;
 
 pub use browser::RefreshTransport;
@@ -176,6 +177,8 @@ pub struct Settings {
     /// This API's external base URL; locally `http://127.0.0.1:<bound port>` when unset.
     pub public_base_url: Option<Url>,
     pub app_base_url: Option<Url>,
+    /// OpenID Connect providers for sign-in, in `OIDC_PROVIDERS` order.
+    pub oidc_providers: Vec<oidc::OidcProvider>,
     pub trusted_proxy_hops: usize,
     /// Origins whose pages may call the API with credentials (exact, as browsers send them);
     /// empty: no CORS at all.
@@ -331,6 +334,10 @@ impl Settings {
                 get("EMAIL_SENDER"),
             )?,
             public_base_url,
+            oidc_providers: oidc::parse(get("OIDC_PROVIDERS"), &|name| {
+                // The per-provider names are the table's templates (`OIDC_<NAME>_ISSUER`).
+                lookup(name)
+            })?,
             app_base_url: get("APP_BASE_URL")
                 .map(|v| parse_url("APP_BASE_URL", &v))
                 .transpose()?,

@@ -226,6 +226,36 @@ pub const ALL: &[Setting] = &[
     ),
     s("INVITES_PER_DAY", "10", "invites a member may send a day"),
     s(
+        "OIDC_PROVIDERS",
+        "unset (none)",
+        "comma-separated names of OpenID Connect providers (e.g. microsoft,google)",
+    ),
+    s(
+        "OIDC_<NAME>_ISSUER",
+        "required per provider",
+        "the issuer, exactly as its ID tokens' iss (https; plain http only on loopback)",
+    ),
+    s(
+        "OIDC_<NAME>_CLIENT_ID",
+        "required per provider",
+        "this app's client id there",
+    ),
+    s(
+        "OIDC_<NAME>_CLIENT_SECRET",
+        "required per provider",
+        "this app's client secret there (a Key Vault reference in Azure)",
+    ),
+    s(
+        "OIDC_<NAME>_SCOPES",
+        "openid email profile",
+        "scopes asked for (openid is always added)",
+    ),
+    s(
+        "OIDC_<NAME>_LABEL",
+        "the name, capitalised",
+        "what the sign-in page shows",
+    ),
+    s(
         "REQUIRE_VERIFIED_EMAIL",
         "false",
         "true: an unverified account reaches only the auth routes and its own profile",

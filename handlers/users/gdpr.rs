@@ -125,6 +125,8 @@ pub async fn export(state: &AppState, user: &UserDoc) -> ApiResult<Value> {
         serde_json::to_value(super::model::User::of(user, state.api_base()))
             .map_err(ApiError::internal)?,
     );
+    // The providers the account signs in with (provider, issuer, subject, email, when linked).
+    out.insert("identities".into(), json!(user.identities));
     for section in sections() {
         out.insert(section.name.into(), (section.export)(state, user).await?);
     }

@@ -6,6 +6,7 @@ pub mod admin_create;
 pub mod admins;
 pub mod email_change;
 pub mod gdpr;
+pub mod identities;
 pub mod model;
 pub mod routes;
 pub mod store;
@@ -16,6 +17,8 @@ crate::api_routes!(
     routes::delete_me,
     routes::change_password,
     email_change::request,
+    identities::list,
+    identities::unlink,
     routes::my_activity,
     routes::data_export,
     routes::list,

@@ -173,9 +173,37 @@ pub struct UserDoc {
     /// Two-factor sign-in (auth::mfa), when set up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa: Option<crate::auth::mfa::MfaDoc>,
+    /// OpenID Connect providers this account signs in with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<LinkedIdentity>,
+    /// [`LinkedIdentity::key`] of each of `identities`, so "whose is this subject" is one
+    /// `ARRAY_CONTAINS` query.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_keys: Vec<String>,
 }
 
 crate::document!(UserDoc, USERS, id);
+
+/// An account's sign-in through an OpenID Connect provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedIdentity {
+    /// The provider's name in `OIDC_PROVIDERS`.
+    pub provider: String,
+    pub issuer: String,
+    /// The provider's `sub`: unique and stable per issuer, unlike the email.
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub linked_at: DateTime<Utc>,
+}
+
+impl LinkedIdentity {
+    /// Identifies the person across every account: `sub` is unique per issuer.
+    pub fn key(issuer: &str, subject: &str) -> String {
+        format!("{issuer} {subject}")
+    }
+}
 
 pub const MAX_BLOCKS: usize = 1000;
 
@@ -186,6 +214,21 @@ impl UserDoc {
 
     pub fn is_active_admin(&self) -> bool {
         self.role == Role::Admin && self.is_active()
+    }
+
+    /// Links `identity`, replacing an earlier link to the same provider.
+    pub fn link_identity(&mut self, identity: LinkedIdentity) {
+        self.identities.retain(|i| i.provider != identity.provider);
+        self.identities.push(identity);
+        self.refresh_identity_keys();
+    }
+
+    pub fn refresh_identity_keys(&mut self) {
+        self.identity_keys = self
+            .identities
+            .iter()
+            .map(|i| LinkedIdentity::key(&i.issuer, &i.subject))
+            .collect();
     }
 
     pub fn mfa_enabled(&self) -> bool {

@@ -135,6 +135,19 @@ pub async fn blockers_of(state: &AppState, user_id: &str) -> ApiResult<Vec<Strin
         .collect())
 }
 
+/// The account an OpenID Connect identity (`LinkedIdentity::key`) is linked to.
+pub async fn find_by_identity(state: &AppState, key: &str) -> ApiResult<Option<UserDoc>> {
+    let query = Query::default()
+        .filter(Filter::new("identityKeys", Cmp::ArrayContains, key))
+        .limit(1);
+    Ok(users(state)
+        .query(None, &query, None)
+        .await?
+        .items
+        .into_iter()
+        .next())
+}
+
 /// Active users whose `preferences.emailUpdates` is on (the digest job's candidates).
 pub async fn with_email_updates(state: &AppState) -> ApiResult<Vec<UserDoc>> {
     let query = Query::default()

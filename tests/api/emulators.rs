@@ -48,11 +48,12 @@ fn emulator_dir() -> PathBuf {
 
 /// Installs the pinned npm packages (with the cosmosdb-server patches) on first use, so that
 /// `cargo test` works from a fresh clone with only node, npm and redis-server present.
-fn ensure_installed() {
+pub fn ensure_installed() {
     let dir = emulator_dir();
     let installed = [
         "node_modules/.bin/azurite-blob",
         "node_modules/@azure/storage-blob",
+        "node_modules/oidc-provider",
     ]
     .iter()
     .all(|p| dir.join(p).exists());

@@ -68,6 +68,8 @@ mod lifecycle;
 mod mentors;
 mod mfa;
 mod notifications;
+mod oidc;
+mod oidc_provider;
 mod openapi;
 mod own_server;
 mod packaging;

@@ -291,3 +291,31 @@ async fn five_wrong_codes_lock_the_account(kind: Kind) {
     .await;
     problem(password, 429, "ACCOUNT_LOCKED").await;
 }
+
+/// Turns two-factor on for the signed-in `token` (set up, confirmed with `oathtool`'s code);
+/// returns the recovery codes.
+pub async fn turn_on(app: &TestApp, token: &str) -> Vec<String> {
+    let setup = call(
+        app,
+        Method::POST,
+        "/api/v1/users/me/mfa/totp",
+        Some(token),
+        None,
+    )
+    .await;
+    let secret = json_of(setup).await["secret"].as_str().unwrap().to_owned();
+    let confirmed = call(
+        app,
+        Method::POST,
+        "/api/v1/users/me/mfa/totp/confirm",
+        Some(token),
+        Some(json!({"code": code(&secret, now_step())})),
+    )
+    .await;
+    json_of(confirmed).await["recoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}

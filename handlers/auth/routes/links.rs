@@ -91,7 +91,9 @@ async fn email_link(
         | Purpose::Mfa
         | Purpose::ChangeEmail
         | Purpose::MagicSignup
-        | Purpose::SetPassword => {
+        | Purpose::SetPassword
+        | Purpose::OidcState
+        | Purpose::OidcSignIn => {
             unreachable!("only reset and magic links are emailed here")
         }
     };

@@ -7,6 +7,8 @@ pub mod invites;
 pub mod links;
 pub mod login;
 pub mod mfa;
+pub mod oidc;
+mod oidc_accounts;
 pub mod sessions;
 pub mod signup;
 
@@ -61,16 +63,33 @@ fn refresh_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
     .expect("cookie value is base64url and ids")
 }
 
-/// A link into the frontend carrying a token.
-pub(crate) fn link(state: &AppState, path: &str, token: &str) -> String {
-    let base = state
+/// The value of the request's cookie `name`.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The frontend's base URL (no trailing `/`): `APP_BASE_URL`, else this API's own, else empty
+/// (a same-origin relative link).
+pub(crate) fn app_base(state: &AppState) -> String {
+    state
         .settings
         .app_base_url
         .clone()
         .or_else(|| state.settings.public_base_url.clone())
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
-        .unwrap_or_default();
-    format!("{base}{path}?token={token}")
+        .unwrap_or_default()
+}
+
+/// A link into the frontend carrying a token.
+pub(crate) fn link(state: &AppState, path: &str, token: &str) -> String {
+    format!("{}{path}?token={token}", app_base(state))
 }
 
 async fn send(state: &AppState, mail: Mail) -> ApiResult<()> {

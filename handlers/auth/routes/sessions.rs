@@ -42,17 +42,6 @@ pub struct SessionList {
     pub items: Vec<SessionView>,
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// With the refresh token in a cookie only, the browser attaches it by itself, so a call that
 /// uses it must show it comes from script: `X-Requested-With` is not CORS-safelisted, so a
 /// cross-site form cannot send it and a cross-site `fetch` needs a preflight CORS refuses.
@@ -83,7 +72,7 @@ fn presented_token(
     }
     let cookie = transport
         .in_cookie()
-        .then(|| cookie_value(headers))
+        .then(|| super::cookie(headers, COOKIE))
         .flatten();
     request.refresh_token.or(cookie).ok_or_else(|| {
         let message = match transport {

@@ -81,6 +81,28 @@ pub fn admit(
     }
 }
 
+/// Spends the invite a new account came in by, and tells the inviter. Losing a race here still
+/// leaves one account per invite email (the email is unique).
+pub async fn spend_admission(
+    state: &AppState,
+    admission: &Admission,
+    user: &UserDoc,
+    now: DateTime<Utc>,
+) {
+    let Admission::Invited(invite) = admission else {
+        return;
+    };
+    if store::spend_invite(state, &invite.id, now).await.is_ok() {
+        crate::notifications::record_for(
+            state,
+            std::slice::from_ref(&invite.invited_by),
+            crate::notifications::Kind::InviteAccepted,
+            serde_json::json!({"inviteId": invite.id, "userId": user.id, "name": user.name}),
+        )
+        .await;
+    }
+}
+
 /// A new active account, signed in now.
 pub fn new_account(
     email: &Email,
@@ -111,6 +133,8 @@ pub fn new_account(
         blocked_ids: Vec::new(),
         mfa: None,
         pending_email: None,
+        identities: Vec::new(),
+        identity_keys: Vec::new(),
     }
 }
 
@@ -174,18 +198,7 @@ pub async fn signup(
         .map_err(ApiError::internal)?;
     let user = new_account(&email, &name, Some(hash), admission.role(), false, now);
     users::create(&state, &user).await?;
-    if let Admission::Invited(invite) = &admission {
-        // Spend the invite; losing a race here still leaves one account per invite email.
-        if store::spend_invite(&state, &invite.id, now).await.is_ok() {
-            crate::notifications::record_for(
-                &state,
-                std::slice::from_ref(&invite.invited_by),
-                crate::notifications::Kind::InviteAccepted,
-                serde_json::json!({"inviteId": invite.id, "userId": user.id, "name": user.name}),
-            )
-            .await;
-        }
-    }
+    spend_admission(&state, &admission, &user, now).await;
     // The account exists from here on: a failure to mail the link must not turn the answer
     // into an error the client would retry into EMAIL_TAKEN (resend-verification recovers).
     let verification = async {
