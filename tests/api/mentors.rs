@@ -85,6 +85,24 @@ async fn mentors_write_and_follow_their_own_courses(kind: Kind) {
         "admins too"
     );
 
+    // She reads its lessons to edit them without enrolling; another mentor and a learner who
+    // has not enrolled do not.
+    let lesson = format!("{path}/lessons/l1");
+    assert_eq!(
+        call(&app, Method::GET, &lesson, Some(&mia), None)
+            .await
+            .status(),
+        200
+    );
+    for outsider in [&max, &lou] {
+        problem(
+            call(&app, Method::GET, &lesson, Some(outsider), None).await,
+            403,
+            "NOT_ENROLLED",
+        )
+        .await;
+    }
+
     // The learners of her course, for her (and admins) only.
     let enrolled = call(
         &app,
