@@ -1,0 +1,40 @@
+// The account's data: a copy of everything the portal holds about the user, and erasing
+// the account (asked twice: the password, and a confirmation).
+import { useState } from "preact/hooks";
+import { download } from "../../app/download";
+import { syncRealtime } from "../../app/live";
+import { api, currentUser, forgetSession } from "../../app/store";
+import { ErrorText, Field, Form, useAction } from "../../app/ui";
+
+export function Account() {
+  const [password, setPassword] = useState("");
+  const [exportData, exporting, exportError] = useAction(() => download("/api/v1/users/me/data-export", "my-portal-data.json"));
+  const [erase, erasing, eraseError] = useAction(async () => {
+    if (!confirm("Delete your account and everything in it? This cannot be undone.")) return;
+    // Closed first: erasing ends this user's connections, and a reconnect would be refused.
+    syncRealtime(null);
+    const { response, error } = await api.DELETE("/api/v1/users/me", { body: { password } });
+    if (!response.ok) {
+      syncRealtime(currentUser()?.id ?? null);
+      throw new Error(error?.detail ?? "Could not delete the account.");
+    }
+    forgetSession("/?deleted=1");
+  });
+  return (
+    <>
+      <h2>Your data</h2>
+      <button type="button" class="secondary" onClick={exportData} disabled={exporting}>
+        Download my data
+      </button>
+      <ErrorText error={exportError} />
+      <h2>Delete account</h2>
+      <Form onSubmit={erase} label="Delete account">
+        <Field label="Password to delete the account" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        <button type="submit" class="danger" disabled={erasing}>
+          Delete my account
+        </button>
+        <ErrorText error={eraseError} />
+      </Form>
+    </>
+  );
+}

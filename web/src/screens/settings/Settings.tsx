@@ -1,0 +1,123 @@
+// Settings: preferences (directory visibility, notifications, theme), password and email
+// changes; security (sessions, two-factor) and the account's data are in their own parts.
+import { useState } from "preact/hooks";
+import { api, setUser, useSession } from "../../app/store";
+import { ErrorText, Field, Form, Select, Status, useAction } from "../../app/ui";
+import { Account } from "./Account";
+import { Mfa } from "./Mfa";
+import { Sessions } from "./Sessions";
+
+export function Settings() {
+  const { user } = useSession();
+  const prefs = user!.preferences;
+  const [discoverable, setDiscoverable] = useState(prefs.discoverable ?? true);
+  const [notifications, setNotifications] = useState(prefs.notifications);
+  const [emailUpdates, setEmailUpdates] = useState(prefs.emailUpdates);
+  const [theme, setTheme] = useState(prefs.theme);
+  const [saved, setSaved] = useState(false);
+
+  const [save, saving, error] = useAction(async () => {
+    setSaved(false);
+    const { data, error: problem } = await api.PATCH("/api/v1/users/me", {
+      body: { preferences: { discoverable, notifications, emailUpdates, theme } },
+    });
+    if (!data) throw new Error(problem?.detail ?? "Could not save the preferences.");
+    setUser(data);
+    setSaved(true);
+  });
+
+  return (
+    <section>
+      <h1>Settings</h1>
+      <h2>Preferences</h2>
+      <Form onSubmit={save} label="Preferences">
+        <label class="field inline">
+          <input type="checkbox" checked={discoverable} onChange={(e) => setDiscoverable(e.currentTarget.checked)} />
+          <span>Show me in the people directory</span>
+        </label>
+        <label class="field inline">
+          <input type="checkbox" checked={notifications} onChange={(e) => setNotifications(e.currentTarget.checked)} />
+          <span>Notifications in the portal</span>
+        </label>
+        <label class="field inline">
+          <input type="checkbox" checked={emailUpdates} onChange={(e) => setEmailUpdates(e.currentTarget.checked)} />
+          <span>Email me news and updates</span>
+        </label>
+        <Select
+          label="Theme"
+          value={theme}
+          options={[
+            ["system", "As the system"],
+            ["light", "Light"],
+            ["dark", "Dark"],
+          ]}
+          onChange={(e) => setTheme(e.currentTarget.value)}
+        />
+        <ErrorText error={error} />
+        <button type="submit" disabled={saving}>
+          Save preferences
+        </button>
+        {saved && <Status>Preferences saved.</Status>}
+      </Form>
+      <PasswordChange />
+      <EmailChange />
+      <Sessions />
+      <Mfa />
+      <Account />
+    </section>
+  );
+}
+
+function PasswordChange() {
+  const [currentPassword, setCurrent] = useState("");
+  const [newPassword, setNew] = useState("");
+  const [done, setDone] = useState(false);
+  const [submit, busy, error] = useAction(async () => {
+    setDone(false);
+    const { response, error: problem } = await api.POST("/api/v1/users/me/password", { body: { currentPassword, newPassword } });
+    if (!response.ok) throw new Error(problem?.detail ?? "Could not change the password.");
+    setCurrent("");
+    setNew("");
+    setDone(true);
+  });
+  return (
+    <>
+      <h2>Change password</h2>
+      <Form onSubmit={submit} label="Change password">
+        <Field label="Current password" type="password" autoComplete="current-password" required value={currentPassword} onInput={(e) => setCurrent(e.currentTarget.value)} />
+        <Field label="New password" type="password" autoComplete="new-password" minLength={8} required value={newPassword} onInput={(e) => setNew(e.currentTarget.value)} />
+        <ErrorText error={error} />
+        <button type="submit" disabled={busy}>
+          Change password
+        </button>
+        {done && <Status>Your password is changed; your other sessions were signed out.</Status>}
+      </Form>
+    </>
+  );
+}
+
+function EmailChange() {
+  const [newEmail, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [sent, setSent] = useState("");
+  const [submit, busy, error] = useAction(async () => {
+    const { response, error: problem } = await api.POST("/api/v1/users/me/email", { body: { newEmail, password } });
+    if (!response.ok) throw new Error(problem?.detail ?? "Could not start the change.");
+    setSent(newEmail);
+    setPassword("");
+  });
+  return (
+    <>
+      <h2>Change email</h2>
+      <Form onSubmit={submit} label="Change email">
+        <Field label="New email" type="email" required value={newEmail} onInput={(e) => setEmail(e.currentTarget.value)} />
+        <Field label="Password to confirm" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        <ErrorText error={error} />
+        <button type="submit" disabled={busy}>
+          Send confirmation link
+        </button>
+        {sent && <Status>We sent a confirmation link to {sent}; the change happens when you open it.</Status>}
+      </Form>
+    </>
+  );
+}
