@@ -76,6 +76,30 @@ async fn callback(app: &TestApp, url: &str, binding: Option<&str>) -> reqwest::U
     reqwest::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
 }
 
+/// `url` with its query parameter `name` set to `value` (replaced, or added).
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut url = reqwest::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain([(name.to_owned(), value.to_owned())])
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+/// The app's callback for a sign-in `started` in this browser, with `params` as the provider
+/// (or someone else) would put them.
+async fn callback_of(app: &TestApp, started: &Started, params: &str) -> reqwest::Url {
+    let authorization = reqwest::Url::parse(&started.authorization).unwrap();
+    let state = query(&authorization, "state").unwrap();
+    let url = app.url(&format!(
+        "/api/v1/auth/oidc/test/callback?{params}&state={state}"
+    ));
+    callback(app, &url, Some(&started.binding)).await
+}
+
 fn query(url: &reqwest::Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
@@ -209,20 +233,9 @@ async fn a_state_works_once_in_the_browser_that_started_it() {
     let back = Browser::default()
         .sign_in(&started.authorization, &login)
         .await;
-    let mut tampered = reqwest::Url::parse(&back).unwrap();
-    let pairs: Vec<(String, String)> = tampered
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "state" {
-                format!("{v}x")
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    tampered.query_pairs_mut().clear().extend_pairs(pairs);
-    let landed = callback(&app, tampered.as_str(), Some(&started.binding)).await;
+    let state = query(&reqwest::Url::parse(&back).unwrap(), "state").unwrap();
+    let tampered = with_param(&back, "state", &format!("{state}x"));
+    let landed = callback(&app, &tampered, Some(&started.binding)).await;
     assert_eq!(query(&landed, "error").as_deref(), Some("INVALID_STATE"));
 
     // From another browser (no binding cookie: a link someone else finished signing in with).
@@ -251,15 +264,8 @@ async fn a_state_works_once_in_the_browser_that_started_it() {
     let back = Browser::default()
         .sign_in(&started.authorization, &login)
         .await;
-    let mut other = reqwest::Url::parse(&back).unwrap();
-    let pairs: Vec<(String, String)> = other
-        .query_pairs()
-        .filter(|(k, _)| k != "iss")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .chain([("iss".to_owned(), "https://evil.example".to_owned())])
-        .collect();
-    other.query_pairs_mut().clear().extend_pairs(pairs);
-    let landed = callback(&app, other.as_str(), Some(&started.binding)).await;
+    let other = with_param(&back, "iss", "https://evil.example");
+    let landed = callback(&app, &other, Some(&started.binding)).await;
     assert_eq!(query(&landed, "error").as_deref(), Some("INVALID_STATE"));
 }
 
@@ -269,23 +275,9 @@ async fn a_nonce_other_than_the_one_sent_is_refused() {
     let started = start(&app, "/").await;
     // The browser (or someone on its way) changes the nonce the app asked for: the provider
     // puts the changed one in the ID token, which the app must refuse.
-    let mut authorization = reqwest::Url::parse(&started.authorization).unwrap();
-    let pairs: Vec<(String, String)> = authorization
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "nonce" {
-                "chosen-by-someone-else".to_owned()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    authorization.query_pairs_mut().clear().extend_pairs(pairs);
+    let authorization = with_param(&started.authorization, "nonce", "chosen-by-someone-else");
     let login = format!("erin.{}@example.com", app.unique);
-    let back = Browser::default()
-        .sign_in(authorization.as_str(), &login)
-        .await;
+    let back = Browser::default().sign_in(&authorization, &login).await;
     let landed = callback(&app, &back, Some(&started.binding)).await;
     assert_eq!(landed.path(), "/signin");
     assert_eq!(query(&landed, "error").as_deref(), Some("INVALID_NONCE"));
@@ -354,34 +346,10 @@ async fn the_sign_in_code_works_once_and_bad_input_is_a_4xx() {
     .await;
     assert_eq!(query(&cancelled, "error").as_deref(), Some("INVALID_STATE"));
     let started = start(&app, "/").await;
-    let state = query(
-        &reqwest::Url::parse(&started.authorization).unwrap(),
-        "state",
-    )
-    .unwrap();
-    let denied = callback(
-        &app,
-        &app.url(&format!(
-            "/api/v1/auth/oidc/test/callback?error=access_denied&state={state}"
-        )),
-        Some(&started.binding),
-    )
-    .await;
+    let denied = callback_of(&app, &started, "error=access_denied").await;
     assert_eq!(query(&denied, "error").as_deref(), Some("PROVIDER_DENIED"));
     let started = start(&app, "/").await;
-    let state = query(
-        &reqwest::Url::parse(&started.authorization).unwrap(),
-        "state",
-    )
-    .unwrap();
-    let forged = callback(
-        &app,
-        &app.url(&format!(
-            "/api/v1/auth/oidc/test/callback?code=forged&state={state}"
-        )),
-        Some(&started.binding),
-    )
-    .await;
+    let forged = callback_of(&app, &started, "code=forged").await;
     assert_eq!(query(&forged, "error").as_deref(), Some("EXCHANGE_FAILED"));
 }
 
