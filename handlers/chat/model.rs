@@ -307,7 +307,7 @@ pub struct Conversation {
     pub peer: Option<crate::people::PublicProfile>,
     /// Each member's last read message, in a single conversation ("seen by").
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_states: Option<Vec<super::people::ReadState>>,
+    pub read_states: Option<Vec<super::people::MemberReadState>>,
 }
 
 impl Conversation {

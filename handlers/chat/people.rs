@@ -24,9 +24,11 @@ pub struct Participant {
     pub online: bool,
 }
 
+/// Where a member has read up to (for "seen" marks); named apart from the caller's own
+/// `ReadState` (an unread count) so the OpenAPI document keeps both.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ReadState {
+pub struct MemberReadState {
     pub user_id: String,
     pub last_read_message_id: Option<String>,
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -96,7 +98,7 @@ pub async fn answers(
                         .iter()
                         .map(|id| {
                             let read = c.reads.get(id);
-                            ReadState {
+                            MemberReadState {
                                 user_id: id.clone(),
                                 last_read_message_id: read.and_then(|r| r.message_id.clone()),
                                 read_at: read.and_then(|r| r.read_at),

@@ -21,7 +21,6 @@ after(async () => {
 
 test("settings, two-factor, magic link, password reset, export and account deletion", async () => {
   const j = new Journey("account");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Mo", portal.baseUrl);
   const address = email("mo");
   await signUp(page, "Mo Settings", address);

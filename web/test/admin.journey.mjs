@@ -27,7 +27,6 @@ after(async () => {
 
 test("an admin reviews a form, sees the audit trail, exports CSV and sees the chart", async () => {
   const j = new Journey("admin");
-  j.allowMissingRoutes(portal);
   // Someone without an account writes in through the contact page.
   const guest = await j.open(browser, "Sam", portal.baseUrl);
   await guest.goto("/");
@@ -83,7 +82,6 @@ test("an admin reviews a form, sees the audit trail, exports CSV and sees the ch
 
 test("an admin changes a role, authors a course with a video, and looks up archives", async () => {
   const j = new Journey("authoring");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Ada", portal.baseUrl);
   await signIn(page, ADMIN);
   await openNav(page, "Admin");

@@ -1,5 +1,6 @@
 // Journey 2: Ann finds Ben in the people directory and starts a conversation; Ben sees her
-// message arrive live with her name and avatar, and sees her typing; Ann sees "Seen".
+// message arrive live with her name and avatar, and sees her typing; Ann sees "Seen", and
+// still sees it after a reload.
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { Journey, launch } from "./lib/browser.mjs";
@@ -19,7 +20,6 @@ after(async () => {
 
 test("two people chat live: directory, message with name and avatar, typing, seen", async () => {
   const j = new Journey("chat");
-  j.allowMissingRoutes(portal);
   const ann = await j.open(browser, "Ann", portal.baseUrl);
   const ben = await j.open(browser, "Ben", portal.baseUrl);
   const benEmail = email("ben");
@@ -75,5 +75,11 @@ test("two people chat live: directory, message with name and avatar, typing, see
   await j.step(ben, "message arrived live with name and avatar");
   await annThread.getByText("Seen").waitFor();
   await j.step(ann, "seen again");
+
+  // A reload keeps it: the thread reads who has read what when it opens.
+  await ann.reload();
+  const reloaded = ann.getByRole("region", { name: "Conversation with Ben Okafor" });
+  await reloaded.getByRole("listitem", { name: "You: Tomorrow at 10?" }).getByText("Seen").waitFor();
+  await j.step(ann, "seen after reload");
   j.finish();
 });

@@ -49,7 +49,6 @@ const state = (page) =>
 
 test("a learner enrolls, watches a lesson video (play, seek, resume) and completes it", async () => {
   const j = new Journey("courses");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Lou", portal.baseUrl);
   await signUp(page, "Lou Learner", email("lou"));
 

@@ -20,7 +20,6 @@ after(async () => {
 
 test("avatar upload with progress; a share link opens signed out until revoked", async () => {
   const j = new Journey("files");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Fay", portal.baseUrl);
   await signUp(page, "Fay Wray", email("fay"));
 

@@ -39,7 +39,6 @@ after(async () => {
 
 test("older messages load on scrolling up; an attachment goes both ways", async () => {
   const j = new Journey("history");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Kim", portal.baseUrl);
   await signIn(page, kim.email);
   await openNav(page, "Chat");

@@ -18,13 +18,12 @@ after(async () => {
 
 test("sign up, verify the email from the mailbox, stay signed in across a reload", async () => {
   const j = new Journey("signup");
-  j.allowMissingRoutes(portal);
   const page = await j.open(browser, "Dana", portal.baseUrl);
   const address = email("dana");
 
   // Back from an OpenID provider with an error: the sign-in page says so.
-  await page.goto("/signin?error=access_denied");
-  await page.getByRole("alert").filter({ hasText: "You cancelled signing in with the provider." }).waitFor();
+  await page.goto("/signin?error=PROVIDER_DENIED");
+  await page.getByRole("alert").filter({ hasText: "Signing in with the provider was cancelled or refused." }).waitFor();
   await j.step(page, "provider error on sign-in");
 
   await page.goto("/");

@@ -1653,7 +1653,7 @@ export interface components {
             peer?: null | components["schemas"]["PublicProfile"];
             peerId?: string | null;
             /** @description Each member's last read message, in a single conversation ("seen by"). */
-            readStates?: components["schemas"]["ReadState"][] | null;
+            readStates?: components["schemas"]["MemberReadState"][] | null;
             /** @description The caller's role: `admin` or `member`. */
             role: string;
             /** @description `direct` or `group`. */
@@ -2083,6 +2083,14 @@ export interface components {
             expiresAt: string;
             /** @description A read URL of the asset itself (never its thumbnail); it serves `Range` requests. */
             url: string;
+        };
+        /** @description Where a member has read up to (for "seen" marks); named apart from the caller's own
+         *     `ReadState` (an unread count) so the OpenAPI document keeps both. */
+        MemberReadState: {
+            lastReadMessageId?: string | null;
+            /** Format: date-time */
+            readAt?: string | null;
+            userId: string;
         };
         /** @description A message as the API and the events show it. */
         Message: {
@@ -6397,7 +6405,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, max-age=60` */
+            /** @description The course with its lesson outline, with a strong `ETag` and `Cache-Control: public, no-cache` (revalidated each time, so an enrollment or edit shows at once) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7018,7 +7026,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The lesson with its content */
+            /** @description The lesson with its content, for enrolled learners and for whoever may change the course */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -92,15 +92,29 @@ export class Session {
 
   /** Signs in; with two-factor on it rejects with `MfaRequired`, for `verifyMfa`. */
   async logIn(request: LoginRequest): Promise<User> {
-    const answer = unwrap(
+    return this.#signIn(
       await this.#anonymous.POST("/api/v1/auth/login", {
         body: request,
         credentials: "include",
       }),
       "login",
     );
-    if ("mfaRequired" in answer) throw new MfaRequired(answer);
-    return this.#accept(answer);
+  }
+
+  /**
+   * Finishes an OpenID Connect sign-in: the one-time `?signin=` code the API's callback put
+   * on the app's URL becomes a session. Answers like `logIn` (rejects with `MfaRequired` when
+   * the account has two-factor on).
+   */
+  async exchangeSignInCode(code: string): Promise<User> {
+    return this.#signIn(
+      await this.#anonymous.POST("/api/v1/auth/oidc/exchange", {
+        body: { code },
+        credentials: "include",
+        headers: SCRIPT_HEADER,
+      }),
+      "sign-in exchange",
+    );
   }
 
   /** The second step of a sign-in: the authenticator's code, or a recovery code. */
@@ -177,6 +191,13 @@ export class Session {
       this.#onSignedOut?.((await problemCode(response)) ?? "INVALID_REFRESH_TOKEN");
     }
     return false;
+  }
+
+  /** A sign-in answer (login, OpenID exchange): the session, or the two-factor challenge. */
+  #signIn(result: { data?: AuthResponse | MfaChallenge; error?: unknown; response: Response }, what: string): User {
+    const answer = unwrap(result, what);
+    if ("mfaRequired" in answer) throw new MfaRequired(answer);
+    return this.#accept(answer);
   }
 
   #accept(answer: AuthResponse): User {

@@ -1,7 +1,7 @@
 // The one session of this tab and the signed-in user, as a tiny observable store. The access
 // token lives only inside `Session` (memory); a reload resumes through the httpOnly refresh
 // cookie (`refreshToken: "cookie"`), so nothing is ever written to localStorage.
-import { Session, type User } from "@portal-api/client";
+import { MfaRequired, Session, type User } from "@portal-api/client";
 import { useEffect, useState } from "preact/hooks";
 
 type Listener = () => void;
@@ -40,10 +40,42 @@ function hadSession(): boolean {
   }
 }
 
+/**
+ * What a provider sign-in left for the sign-in screen: the two-factor challenge the exchange
+ * answered, or why it failed. Taken once.
+ */
+let providerOutcome: { mfaToken: string } | { error: unknown } | null = null;
+export function takeProviderOutcome(): typeof providerOutcome {
+  const outcome = providerOutcome;
+  providerOutcome = null;
+  return outcome;
+}
+
+/**
+ * Back from an OpenID provider the API sent the browser to `redirectTo` with `?signin=<code>`:
+ * the code (one use, a minute) is taken off the URL at once, so neither a reload nor the
+ * history replays it, and exchanged for a session. A two-factor challenge or a failure goes to
+ * the sign-in page, which asks for the code or says what went wrong.
+ */
+async function finishProviderSignIn(url: URL, code: string): Promise<void> {
+  url.searchParams.delete("signin");
+  const back = `${url.pathname}${url.search}${url.hash}`;
+  history.replaceState(null, "", back);
+  try {
+    await session.exchangeSignInCode(code);
+  } catch (e) {
+    providerOutcome = e instanceof MfaRequired ? { mfaToken: e.challenge.mfaToken } : { error: e };
+    history.replaceState(null, "", `/signin?redirectTo=${encodeURIComponent(back)}`);
+  }
+}
+
 /** Resumes the session after a reload; the app renders its routes once this settles. */
 export async function boot(): Promise<void> {
   try {
-    if (hadSession()) await session.refresh();
+    const url = new URL(location.href);
+    const code = url.searchParams.get("signin");
+    if (code) await finishProviderSignIn(url, code);
+    else if (hadSession()) await session.refresh();
   } catch {
     // Offline or the API is down: start signed out.
   }

@@ -37,6 +37,7 @@ export class Journey {
   #errors = [];
   #violations = [];
   #allowed = [];
+  #foreign = [];
 
   /** `name`: the folder of this journey's screenshots. */
   constructor(name) {
@@ -51,10 +52,13 @@ export class Journey {
     const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
     page.on("console", (m) => {
+      if (this.#isForeign(page)) return;
       const text = `${m.text()} ${m.location().url}`;
       if (m.type() === "error" && !this.#allowed.some((re) => re.test(text))) this.#errors.push(`${who} console: ${m.text()} (${m.location().url})`);
     });
-    page.on("pageerror", (e) => this.#errors.push(`${who} page error: ${e.message}`));
+    page.on("pageerror", (e) => {
+      if (!this.#isForeign(page)) this.#errors.push(`${who} page error: ${e.message}`);
+    });
     page.who = who;
     return page;
   }
@@ -67,17 +71,28 @@ export class Journey {
     this.#allowed.push(pattern);
   }
 
-  /** Routes this handler build does not have yet: their 404 is not the app's fault. */
-  allowMissingRoutes(portal) {
-    if (!portal.has("/api/v1/auth/providers")) this.allow(/404 .*\/api\/v1\/auth\/providers/);
+  /**
+   * Pages of `origin` (an OpenID provider's) are not the app's: their console messages and
+   * page errors are not checked, and axe does not run on them (their screenshots are taken).
+   */
+  foreign(origin) {
+    this.#foreign.push(new URL(origin).origin);
   }
 
-  /** Records a step: an axe check of the screen as it is now, and a screenshot. */
+  #isForeign(page) {
+    try {
+      return this.#foreign.includes(new URL(page.url()).origin);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Records a step: an axe check of the screen as it is now (the app's), and a screenshot. */
   async step(page, label) {
     this.#step += 1;
     const file = `${String(this.#step).padStart(2, "0")}-${label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.png`;
     await page.screenshot({ path: join(this.dir, file), fullPage: true });
-    await this.axe(page, label);
+    if (!this.#isForeign(page)) await this.axe(page, label);
   }
 
   async axe(page, label) {

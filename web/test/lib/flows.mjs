@@ -42,7 +42,7 @@ export async function apiSignUp(portal, name, address) {
  */
 export async function makeAdmin(portal, address) {
   const { Session } = await import("@portal-api/client");
-  const admin = new Session({ baseUrl: portal.apiUrl });
+  const admin = new Session({ baseUrl: portal.baseUrl });
   await admin.signUp({ email: address, password: PASSWORD, name: "Ada Admin" });
   const mail = await portal.mail(address, "verification");
   const token = /verify-email\?token=([^\s"<]+)/.exec(mail.text)[1];

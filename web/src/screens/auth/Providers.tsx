@@ -1,21 +1,17 @@
 // The OpenID providers the API is configured with, each a plain link: the provider's pages
 // need a full navigation, not a fetch.
+import type { components } from "@portal-api/client";
 import { useEffect, useState } from "preact/hooks";
-import { session } from "../../app/store";
+import { api } from "../../app/store";
 
-interface Provider {
-  name: string;
-  label: string;
-}
+type Provider = components["schemas"]["SignInProvider"];
 
 export function Providers({ redirectTo }: { redirectTo: string }) {
   const [items, setItems] = useState<Provider[]>([]);
   useEffect(() => {
-    // Not in the generated client yet: a plain call.
-    session
-      .fetch("/api/v1/auth/providers")
-      .then(async (r) => (r.ok ? ((await r.json()) as { items: Provider[] }).items : []))
-      .then(setItems)
+    api
+      .GET("/api/v1/auth/providers")
+      .then(({ data }) => setItems(data?.items ?? []))
       .catch(() => setItems([]));
   }, []);
   if (items.length === 0) return null;

@@ -1,12 +1,13 @@
 // Sign-in: password (with the MFA step when the account has two-factor on), an emailed
-// magic link, and the configured OpenID providers. Coming back from a provider the URL
-// carries `?signin=<code>` (exchanged for a session) or `?error=<code>`.
+// magic link, and the configured OpenID providers. A provider sign-in that failed comes back
+// here with `?error=<code>`; one that needs the second factor (its `?signin=` code was
+// exchanged at boot) comes back here for the code.
 import { MfaRequired } from "@portal-api/client";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { Link, navigate, useLocation } from "../../app/router";
-import { api, changed, session } from "../../app/store";
+import { api, changed, session, takeProviderOutcome } from "../../app/store";
 import { ErrorText, Field, Form, Status, useAction } from "../../app/ui";
-import { exchangeSignInCode, OIDC_ERRORS } from "./oidc";
+import { OIDC_ERRORS } from "./oidc";
 import { MfaStep } from "./MfaStep";
 import { Providers } from "./Providers";
 
@@ -20,25 +21,15 @@ export function SignIn() {
   const { query } = useLocation();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [mfaToken, setMfaToken] = useState<string | null>(null);
-  const [exchangeError, setExchangeError] = useState<unknown>(null);
-  const code = query.get("signin");
+  const [outcome] = useState(takeProviderOutcome);
+  const [mfaToken, setMfaToken] = useState<string | null>(outcome && "mfaToken" in outcome ? outcome.mfaToken : null);
+  const exchangeError = outcome && "error" in outcome ? outcome.error : null;
   const oidcError = query.get("error");
 
   const done = () => {
     changed();
     navigate(destination(query), true);
   };
-
-  useEffect(() => {
-    if (!code) return;
-    exchangeSignInCode(code)
-      .then(done)
-      .catch((e) => {
-        if (e instanceof MfaRequired) setMfaToken(e.challenge.mfaToken);
-        else setExchangeError(e);
-      });
-  }, [code]);
 
   const [submit, busy, error] = useAction(async () => {
     try {

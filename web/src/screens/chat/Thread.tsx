@@ -1,5 +1,6 @@
 // One conversation: its messages (older ones load when the top is scrolled into view),
-// live arrivals, who is typing, read receipts ("Seen"), and the composer with attachments.
+// live arrivals, who is typing, read receipts ("Seen": the conversation's read states when it
+// opens, then live `read.receipt` events), and the composer with attachments.
 import type { components } from "@portal-api/client";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { useEvent } from "../../app/live";
@@ -47,6 +48,22 @@ export function Thread({ conversation }: { conversation: Conversation }) {
     }
   };
   useEffect(() => void loadPage(), [conversation.id]);
+
+  // Who has read what so far (so "Seen" survives a reload); live receipts, newer, win.
+  useEffect(() => {
+    let current = true;
+    void api.GET("/api/v1/conversations/{id}", { params: { path: { id: conversation.id } } }).then(({ data }) => {
+      if (!current || !data) return;
+      const read: Record<string, string> = {};
+      for (const r of data.readStates ?? []) {
+        if (r.userId !== me && r.lastReadMessageId) read[r.userId] = r.lastReadMessageId;
+      }
+      setSeen((live) => ({ ...read, ...live }));
+    });
+    return () => {
+      current = false;
+    };
+  }, [conversation.id]);
 
   // Older messages above keep what the reader was looking at in place; new ones scroll down
   // only for a reader who was at the bottom.

@@ -1,9 +1,11 @@
 // Settings: preferences (directory visibility, notifications, theme), password and email
-// changes; security (sessions, two-factor) and the account's data are in their own parts.
+// changes; security (sessions, two-factor, linked sign-in providers) and the account's data
+// are in their own parts.
 import { useState } from "preact/hooks";
 import { api, setUser, useSession } from "../../app/store";
 import { ErrorText, Field, Form, Select, Status, useAction } from "../../app/ui";
 import { Account } from "./Account";
+import { Identities } from "./Identities";
 import { Mfa } from "./Mfa";
 import { Sessions } from "./Sessions";
 
@@ -63,6 +65,7 @@ export function Settings() {
       <EmailChange />
       <Sessions />
       <Mfa />
+      <Identities />
       <Account />
     </section>
   );
