@@ -3,23 +3,16 @@
 // and deleting the account.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
-import { Journey, launch } from "./lib/browser.mjs";
+import { test } from "node:test";
+import { Journey, portalSuite } from "./lib/browser.mjs";
 import { openNav, signOut, signUp } from "./lib/flows.mjs";
-import { PASSWORD, email, linkIn, startPortal } from "./lib/server.mjs";
+import { PASSWORD, email, linkIn } from "./lib/server.mjs";
 import { totp } from "./lib/totp.mjs";
 
-let portal;
-let browser;
-before(async () => {
-  [portal, browser] = await Promise.all([startPortal(), launch()]);
-});
-after(async () => {
-  await browser?.close();
-  await portal?.stop();
-});
+const suite = portalSuite();
 
 test("settings, two-factor, magic link, password reset, export and account deletion", async () => {
+  const { portal, browser } = suite;
   const j = new Journey("account");
   const page = await j.open(browser, "Mo", portal.baseUrl);
   const address = email("mo");

@@ -2,23 +2,16 @@
 // message arrive live with her name and avatar, and sees her typing; Ann sees "Seen", and
 // still sees it after a reload.
 import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
-import { Journey, launch } from "./lib/browser.mjs";
+import { test } from "node:test";
+import { Journey, portalSuite } from "./lib/browser.mjs";
 import { openNav, signUp } from "./lib/flows.mjs";
-import { email, startPortal } from "./lib/server.mjs";
+import { email } from "./lib/server.mjs";
 
 const avatar = readFileSync(new URL("./fixtures/avatar.png", import.meta.url));
-let portal;
-let browser;
-before(async () => {
-  [portal, browser] = await Promise.all([startPortal(), launch()]);
-});
-after(async () => {
-  await browser?.close();
-  await portal?.stop();
-});
+const suite = portalSuite();
 
 test("two people chat live: directory, message with name and avatar, typing, seen", async () => {
+  const { portal, browser } = suite;
   const j = new Journey("chat");
   const ann = await j.open(browser, "Ann", portal.baseUrl);
   const ben = await j.open(browser, "Ben", portal.baseUrl);

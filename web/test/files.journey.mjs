@@ -2,23 +2,16 @@
 // revoke it and see it refused.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
-import { Journey, launch } from "./lib/browser.mjs";
+import { test } from "node:test";
+import { Journey, portalSuite } from "./lib/browser.mjs";
 import { openNav, signUp } from "./lib/flows.mjs";
-import { email, startPortal } from "./lib/server.mjs";
+import { email } from "./lib/server.mjs";
 
 const avatar = readFileSync(new URL("./fixtures/avatar.png", import.meta.url));
-let portal;
-let browser;
-before(async () => {
-  [portal, browser] = await Promise.all([startPortal(), launch()]);
-});
-after(async () => {
-  await browser?.close();
-  await portal?.stop();
-});
+const suite = portalSuite();
 
 test("avatar upload with progress; a share link opens signed out until revoked", async () => {
+  const { portal, browser } = suite;
   const j = new Journey("files");
   const page = await j.open(browser, "Fay", portal.baseUrl);
   await signUp(page, "Fay Wray", email("fay"));

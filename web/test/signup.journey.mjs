@@ -1,22 +1,15 @@
 // Journey 1: sign up, open the verification link from the local mailbox, see the banner
 // go; a reload keeps the session (the refresh cookie), with no token in web storage.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Journey, launch } from "./lib/browser.mjs";
+import { test } from "node:test";
+import { Journey, portalSuite } from "./lib/browser.mjs";
 import { signOut } from "./lib/flows.mjs";
-import { PASSWORD, email, linkIn, startPortal } from "./lib/server.mjs";
+import { PASSWORD, email, linkIn } from "./lib/server.mjs";
 
-let portal;
-let browser;
-before(async () => {
-  [portal, browser] = await Promise.all([startPortal(), launch()]);
-});
-after(async () => {
-  await browser?.close();
-  await portal?.stop();
-});
+const suite = portalSuite();
 
 test("sign up, verify the email from the mailbox, stay signed in across a reload", async () => {
+  const { portal, browser } = suite;
   const j = new Journey("signup");
   const page = await j.open(browser, "Dana", portal.baseUrl);
   const address = email("dana");

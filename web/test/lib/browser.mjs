@@ -6,12 +6,30 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
-import { webRoot } from "./server.mjs";
+import { startPortal, webRoot } from "./server.mjs";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const artifacts = resolve(webRoot, "..", "target", "test-artifacts", "browser");
+
+/**
+ * A journey file's handler and browser, started before its tests and stopped after them:
+ * `const suite = portalSuite({ settings })`, then `suite.portal` and `suite.browser` in the
+ * tests.
+ */
+export function portalSuite(options = {}) {
+  const suite = { portal: undefined, browser: undefined };
+  before(async () => {
+    [suite.portal, suite.browser] = await Promise.all([startPortal(options), launch()]);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.portal?.stop();
+  });
+  return suite;
+}
 
 export async function launch() {
   return chromium.launch({
