@@ -140,3 +140,17 @@ export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "";
   return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** Figures as a definition list of tiles (home, my progress, the admin dashboard). */
+export function Figures({ items }: { items: [label: string, value: string | number][] }) {
+  return (
+    <dl class="stats">
+      {items.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

@@ -4,6 +4,7 @@ import type { components } from "@portal-api/client";
 import { useEffect, useState } from "preact/hooks";
 import { Link, useLocation } from "../app/router";
 import { api, useSession } from "../app/store";
+import { Figures } from "../app/ui";
 
 type Stats = components["schemas"]["DashboardStats"];
 
@@ -34,24 +35,14 @@ export function Home() {
     <section>
       <h1>Welcome, {user.name}</h1>
       {stats && (
-        <dl class="stats">
-          <div>
-            <dt>Courses enrolled</dt>
-            <dd>{stats.coursesEnrolled}</dd>
-          </div>
-          <div>
-            <dt>Lessons completed</dt>
-            <dd>{stats.lessonsCompleted}</dd>
-          </div>
-          <div>
-            <dt>Courses completed</dt>
-            <dd>{stats.coursesCompleted}</dd>
-          </div>
-          <div>
-            <dt>Unread messages</dt>
-            <dd>{stats.unreadMessages}</dd>
-          </div>
-        </dl>
+        <Figures
+          items={[
+            ["Courses enrolled", stats.coursesEnrolled],
+            ["Lessons completed", stats.lessonsCompleted],
+            ["Courses completed", stats.coursesCompleted],
+            ["Unread messages", stats.unreadMessages],
+          ]}
+        />
       )}
       <p>
         <Link href="/courses">Find a course</Link> · <Link href="/chat">Open chat</Link>

@@ -53,8 +53,8 @@ export function SignUp() {
           type="password"
           autoComplete="new-password"
           required
-          minLength={8}
-          hint="At least 8 characters."
+          minLength={10}
+          hint="At least 10 characters, not easy to guess."
           value={password}
           onInput={(e) => setPassword(e.currentTarget.value)}
         />

@@ -158,7 +158,7 @@ export function ResetPassword() {
             type="password"
             autoComplete="new-password"
             required
-            minLength={8}
+            minLength={10}
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
           />

@@ -3,7 +3,7 @@ import type { components } from "@portal-api/client";
 import { useEffect, useState } from "preact/hooks";
 import { Link } from "../../app/router";
 import { api } from "../../app/store";
-import { formatDate } from "../../app/ui";
+import { Figures, formatDate } from "../../app/ui";
 
 type MyProgress = components["schemas"]["MyProgress"];
 
@@ -17,24 +17,14 @@ export function Progress() {
   return (
     <section>
       <h1>My progress</h1>
-      <dl class="stats">
-        <div>
-          <dt>Courses enrolled</dt>
-          <dd>{stats.coursesEnrolled}</dd>
-        </div>
-        <div>
-          <dt>Lessons completed</dt>
-          <dd>{stats.lessonsCompleted}</dd>
-        </div>
-        <div>
-          <dt>Courses completed</dt>
-          <dd>{stats.coursesCompleted}</dd>
-        </div>
-        <div>
-          <dt>Login streak</dt>
-          <dd>{stats.loginStreak} days</dd>
-        </div>
-      </dl>
+      <Figures
+        items={[
+          ["Courses enrolled", stats.coursesEnrolled],
+          ["Lessons completed", stats.lessonsCompleted],
+          ["Courses completed", stats.coursesCompleted],
+          ["Login streak", `${stats.loginStreak} days`],
+        ]}
+      />
       <h2>My courses</h2>
       {mine.courses.length === 0 ? (
         <p>

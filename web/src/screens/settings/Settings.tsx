@@ -88,7 +88,7 @@ function PasswordChange() {
       <h2>Change password</h2>
       <Form onSubmit={submit} label="Change password">
         <Field label="Current password" type="password" autoComplete="current-password" required value={currentPassword} onInput={(e) => setCurrent(e.currentTarget.value)} />
-        <Field label="New password" type="password" autoComplete="new-password" minLength={8} required value={newPassword} onInput={(e) => setNew(e.currentTarget.value)} />
+        <Field label="New password" type="password" autoComplete="new-password" minLength={10} required value={newPassword} onInput={(e) => setNew(e.currentTarget.value)} />
         <ErrorText error={error} />
         <button type="submit" disabled={busy}>
           Change password
