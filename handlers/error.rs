@@ -87,6 +87,8 @@ codes! {
     NotEnrolled = "NOT_ENROLLED", FORBIDDEN;
     /// `REQUIRE_VERIFIED_EMAIL=true` and the account's address is not verified yet.
     EmailNotVerified = "EMAIL_NOT_VERIFIED", FORBIDDEN;
+    /// An account without a password erasing itself more than 10 minutes after signing in.
+    RecentSignInRequired = "RECENT_SIGN_IN_REQUIRED", FORBIDDEN;
     /// A direct conversation with, or a post to, someone who blocked the caller.
     Blocked = "BLOCKED", FORBIDDEN;
     SignatureInvalid = "SIGNATURE_INVALID", FORBIDDEN;

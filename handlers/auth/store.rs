@@ -140,6 +140,18 @@ where
         .await
 }
 
+/// One session of the user.
+pub async fn get_session(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+) -> ApiResult<Option<SessionDoc>> {
+    if crate::store::doc_id_ok(session_id).is_err() || crate::store::doc_id_ok(user_id).is_err() {
+        return Ok(None);
+    }
+    Ok(sessions(state).get(user_id, session_id).await?)
+}
+
 /// The user's live sessions, most recently used first.
 pub async fn live_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionDoc>> {
     let query = Query::default()

@@ -266,6 +266,9 @@ pub struct User {
     pub bio: String,
     /// Whether sign-in asks for a second factor (TOTP).
     pub mfa_enabled: bool,
+    /// Whether the account has a password (one made through a sign-in link or a provider has
+    /// none until it sets one through `auth/forgot-password`).
+    pub has_password: bool,
 }
 
 impl User {
@@ -285,6 +288,7 @@ impl User {
             avatar_url: crate::people::avatar_url(u, base),
             bio: u.bio.clone(),
             mfa_enabled: u.mfa_enabled(),
+            has_password: u.password_hash.is_some(),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::auth::onetime::{self, Purpose};
 use crate::auth::{limits, sessions};
 use crate::email::Email as Mail;
-use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
 use crate::paging::page_limit;
 use crate::state::AppState;
 use crate::users::model::{Email, Role, UserStatus};
@@ -47,8 +47,14 @@ pub struct PasswordChange {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EraseRequest {
-    pub password: String,
+    /// The account's password. An account without one (made through a sign-in link or a
+    /// provider) leaves it out, and must have signed in within the last 10 minutes instead.
+    #[serde(default)]
+    pub password: Option<String>,
 }
+
+/// How recent a sign-in stands in for the password of an account that has none.
+const RECENT_SIGN_IN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -267,25 +273,41 @@ async fn start_erase(state: &AppState, target: &UserDoc) -> ApiResult<()> {
 }
 
 #[utoipa::path(delete, operation_id = "deleteMe", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = EraseRequest,
-    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong password)", body = Problem), (status = 409, description = "`LAST_ADMIN`: the last active admin cannot be erased", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
+    responses((status = 202, description = "Signed out everywhere; the erase is under way"), (status = 400, description = "`VALIDATION_FAILED` (wrong or missing password)", body = Problem), (status = 403, description = "`RECENT_SIGN_IN_REQUIRED`: an account without a password signed in more than 10 minutes ago", body = Problem), (status = 409, description = "`LAST_ADMIN`: the last active admin cannot be erased", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
 pub async fn delete_me(
     State(state): State<AppState>,
     user: AuthUser,
     AppJson(request): AppJson<EraseRequest>,
 ) -> ApiResult<StatusCode> {
     let stored = current(&state, &user).await?;
-    let ok = limits::verify_password(
-        &state,
-        Some(&stored.email),
-        &request.password,
-        Some(&stored),
-    )
-    .await?;
-    if !ok {
-        return Err(ApiError::validation(FieldErrors::from([(
+    let wrong = |message: &str| {
+        ApiError::validation(FieldErrors::from([(
             "password".to_owned(),
-            vec!["The password is wrong.".to_owned()],
-        )])));
+            vec![message.to_owned()],
+        )]))
+    };
+    match (&stored.password_hash, request.password.as_deref()) {
+        (Some(_), None) => return Err(wrong("Enter your password.")),
+        (Some(_), Some(password)) => {
+            let ok = limits::verify_password(&state, Some(&stored.email), password, Some(&stored))
+                .await?;
+            if !ok {
+                return Err(wrong("The password is wrong."));
+            }
+        }
+        // No password to ask for: a fresh sign-in proves it is the owner at the keyboard, not
+        // someone holding a token from an old session.
+        (None, _) => {
+            let session = crate::auth::store::get_session(&state, &user.user_id, &user.session_id)
+                .await?
+                .ok_or_else(|| ApiError::new(Code::TokenRevoked, "This session has ended."))?;
+            if session.created_at < chrono::Utc::now() - RECENT_SIGN_IN {
+                return Err(ApiError::new(
+                    Code::RecentSignInRequired,
+                    "Sign in again, then delete the account within 10 minutes.",
+                ));
+            }
+        }
     }
     // Erasing oneself is allowed, but not as the last active admin.
     super::admins::guard(&state, None, &stored, super::admins::Change::Delete).await?;

@@ -481,3 +481,72 @@ async fn a_provider_that_is_down_is_a_fast_503_and_never_touched_at_start() {
     problem(response, 503, "UNAVAILABLE").await;
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn an_account_without_a_password_erases_itself_after_a_fresh_sign_in() {
+    let app = app(Kind::Embedded, &[]).await;
+    let kim = format!("kim.{}@example.com", app.unique);
+    let signed_in = sign_in(&app, &kim).await;
+    assert_eq!(signed_in["user"]["hasPassword"], false);
+    let token = signed_in["accessToken"].as_str().unwrap().to_owned();
+    let user_id = signed_in["user"]["id"].as_str().unwrap().to_owned();
+
+    // Time passes: this session's sign-in is 11 minutes old (moved back in the store, as
+    // waiting would). A token from it no longer erases the account.
+    let sessions = json_of(get(&app, "/api/v1/auth/sessions", &token).await).await;
+    let current = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = app
+        .stores()
+        .collection::<portal_api::auth::store::SessionDoc>();
+    let mut session = store.get(&user_id, &current).await.unwrap().unwrap();
+    session.created_at = chrono::Utc::now() - chrono::TimeDelta::minutes(11);
+    store.replace(&session, None).await.unwrap();
+    let stale = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/users/me",
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    problem(stale, 403, "RECENT_SIGN_IN_REQUIRED").await;
+
+    // Signed in again through the provider, it goes.
+    let fresh = sign_in(&app, &kim).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let erased = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/users/me",
+        Some(&fresh),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(erased.status(), 202);
+
+    // An account with a password still needs it.
+    let leo = format!("leo.{}@example.com", app.unique);
+    let leo_token = signup(&app, &leo, "Leo").await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let missing = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/users/me",
+        Some(&leo_token),
+        Some(json!({})),
+    )
+    .await;
+    problem(missing, 400, "VALIDATION_FAILED").await;
+}

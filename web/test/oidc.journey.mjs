@@ -1,7 +1,8 @@
 // Journey: signing in with an OpenID provider (a real one: oidc-provider, as the Rust tests
 // use). Ida opens her settings, is asked to sign in, picks "Test IdP", signs in on the
 // provider's pages and lands back on her settings, signed in; a reload keeps her signed in;
-// her settings list the linked provider, and unlinking her only way to sign in is refused.
+// her settings list the linked provider, unlinking her only way to sign in is refused, and
+// with no password she deletes her account on the strength of that fresh sign-in.
 // Uma's provider has not verified her address: she ends on the sign-in page, told why.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -51,7 +52,7 @@ async function signInAtProvider(j, page, login, label) {
   await page.waitForURL((url) => url.origin === portal.baseUrl);
 }
 
-test("sign in with an OpenID provider: back signed in, a reload keeps it, the link in settings", async () => {
+test("sign in with an OpenID provider: back signed in, a reload keeps it, the link in settings, erase without a password", async () => {
   const j = new Journey("oidc");
   j.foreign(provider.issuer);
   const ida = await openPerson(j, "Ida");
@@ -90,6 +91,13 @@ test("sign in with an OpenID provider: back signed in, a reload keeps it, the li
   await ida.getByRole("alert").filter({ hasText: "Test IdP is the only way you can sign in" }).waitFor();
   await linked.getByText("Test IdP").waitFor();
   await j.step(ida, "unlinking the last sign-in method refused");
+
+  // With no password to ask for, her fresh sign-in confirms the erase.
+  assert.equal(await ida.getByLabel("Password to delete the account").count(), 0);
+  ida.once("dialog", (d) => d.accept());
+  await ida.getByRole("button", { name: "Delete my account" }).click();
+  await ida.getByRole("status").filter({ hasText: "Your account is deleted." }).waitFor();
+  await j.step(ida, "passwordless account deleted");
 
   // Uma's provider says her address is not verified: no account is made from it.
   const uma = await openPerson(j, "Uma");

@@ -1864,7 +1864,9 @@ export interface components {
             envelopes: Record<string, never>;
         };
         EraseRequest: {
-            password: string;
+            /** @description The account's password. An account without one (made through a sign-in link or a
+             *     provider) leaves it out, and must have signed in within the last 10 minutes instead. */
+            password?: string | null;
         };
         ExchangeRequest: {
             /** @description The `signin` value the callback put on the app's URL. */
@@ -2610,6 +2612,9 @@ export interface components {
             createdAt: string;
             email: string;
             emailVerified: boolean;
+            /** @description Whether the account has a password (one made through a sign-in link or a provider has
+             *     none until it sets one through `auth/forgot-password`). */
+            hasPassword: boolean;
             id: string;
             /** Format: date-time */
             lastLoginAt?: string | null;
@@ -10643,7 +10648,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `VALIDATION_FAILED` (wrong password) */
+            /** @description `VALIDATION_FAILED` (wrong or missing password) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10654,6 +10659,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RECENT_SIGN_IN_REQUIRED`: an account without a password signed in more than 10 minutes ago */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
