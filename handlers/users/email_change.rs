@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use super::model::{Email, User};
 use super::store as users;
 use crate::auth::extract::AuthUser;
-use crate::auth::limits;
 use crate::auth::onetime::{self, Purpose};
 use crate::email::Email as Mail;
 use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
@@ -23,8 +22,10 @@ use crate::state::AppState;
 pub struct EmailChange {
     #[schema(format = Email)]
     pub new_email: String,
-    /// The current password: a stolen access token alone does not move the account.
-    pub password: String,
+    /// The current password: a stolen access token alone does not move the account. An
+    /// account without one leaves it out and must have signed in within the last 10 minutes.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,7 +35,7 @@ pub struct ConfirmRequest {
 }
 
 #[utoipa::path(post, operation_id = "changeEmail", path = "/api/v1/users/me/email", tag = "users", security(("bearer" = [])), request_body = EmailChange,
-    responses((status = 202, description = "A confirmation link is on its way to the new address, a notice to the old one"), (status = 400, description = "`VALIDATION_FAILED`: a bad address, the same one, or a wrong password", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
+    responses((status = 202, description = "A confirmation link is on its way to the new address, a notice to the old one"), (status = 400, description = "`VALIDATION_FAILED`: a bad address, the same one, or a wrong or missing password", body = Problem), (status = 403, description = "`RECENT_SIGN_IN_REQUIRED`: an account without a password signed in more than 10 minutes ago", body = Problem), (status = 429, description = "`ACCOUNT_LOCKED` after repeated wrong passwords", body = Problem)))]
 pub async fn request(
     State(state): State<AppState>,
     user: AuthUser,
@@ -58,13 +59,10 @@ pub async fn request(
             None
         }
     };
-    let ok = limits::verify_password(&state, Some(&me.email), &change.password, Some(&me)).await?;
-    if !ok {
-        errors.insert("password".into(), vec!["The password is wrong.".into()]);
-    }
     let Some(new) = new.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    super::owner::confirm(&state, &user, &me, change.password.as_deref()).await?;
     let taken = users::find_by_email(&state, &new).await?.is_some();
     users::update(&state, &me.id, |u| {
         u.pending_email = Some(new.as_str().to_owned())

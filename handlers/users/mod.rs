@@ -8,6 +8,7 @@ pub mod email_change;
 pub mod gdpr;
 pub mod identities;
 pub mod model;
+pub mod owner;
 pub mod routes;
 pub mod store;
 

@@ -14,7 +14,7 @@ use crate::auth::extract::{AdminUser, AuthUser, ClientIp, UserAgent};
 use crate::auth::onetime::{self, Purpose};
 use crate::auth::{limits, sessions};
 use crate::email::Email as Mail;
-use crate::error::{ApiError, ApiResult, AppJson, Code, FieldErrors, Problem};
+use crate::error::{ApiError, ApiResult, AppJson, FieldErrors, Problem};
 use crate::paging::page_limit;
 use crate::state::AppState;
 use crate::users::model::{Email, Role, UserStatus};
@@ -52,9 +52,6 @@ pub struct EraseRequest {
     #[serde(default)]
     pub password: Option<String>,
 }
-
-/// How recent a sign-in stands in for the password of an account that has none.
-const RECENT_SIGN_IN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -280,35 +277,7 @@ pub async fn delete_me(
     AppJson(request): AppJson<EraseRequest>,
 ) -> ApiResult<StatusCode> {
     let stored = current(&state, &user).await?;
-    let wrong = |message: &str| {
-        ApiError::validation(FieldErrors::from([(
-            "password".to_owned(),
-            vec![message.to_owned()],
-        )]))
-    };
-    match (&stored.password_hash, request.password.as_deref()) {
-        (Some(_), None) => return Err(wrong("Enter your password.")),
-        (Some(_), Some(password)) => {
-            let ok = limits::verify_password(&state, Some(&stored.email), password, Some(&stored))
-                .await?;
-            if !ok {
-                return Err(wrong("The password is wrong."));
-            }
-        }
-        // No password to ask for: a fresh sign-in proves it is the owner at the keyboard, not
-        // someone holding a token from an old session.
-        (None, _) => {
-            let session = crate::auth::store::get_session(&state, &user.user_id, &user.session_id)
-                .await?
-                .ok_or_else(|| ApiError::new(Code::TokenRevoked, "This session has ended."))?;
-            if session.created_at < chrono::Utc::now() - RECENT_SIGN_IN {
-                return Err(ApiError::new(
-                    Code::RecentSignInRequired,
-                    "Sign in again, then delete the account within 10 minutes.",
-                ));
-            }
-        }
-    }
+    super::owner::confirm(&state, &user, &stored, request.password.as_deref()).await?;
     // Erasing oneself is allowed, but not as the last active admin.
     super::admins::guard(&state, None, &stored, super::admins::Change::Delete).await?;
     start_erase(&state, &stored).await?;

@@ -483,7 +483,7 @@ async fn a_provider_that_is_down_is_a_fast_503_and_never_touched_at_start() {
 }
 
 #[tokio::test]
-async fn an_account_without_a_password_erases_itself_after_a_fresh_sign_in() {
+async fn an_account_without_a_password_confirms_with_a_fresh_sign_in() {
     let app = app(Kind::Embedded, &[]).await;
     let kim = format!("kim.{}@example.com", app.unique);
     let signed_in = sign_in(&app, &kim).await;
@@ -518,12 +518,24 @@ async fn an_account_without_a_password_erases_itself_after_a_fresh_sign_in() {
     )
     .await;
     problem(stale, 403, "RECENT_SIGN_IN_REQUIRED").await;
+    let new_address = format!("kim.new.{}@example.com", app.unique);
+    let move_to = json!({"newEmail": new_address});
+    let stale = post(
+        &app,
+        "/api/v1/users/me/email",
+        Some(&token),
+        move_to.clone(),
+    )
+    .await;
+    problem(stale, 403, "RECENT_SIGN_IN_REQUIRED").await;
 
-    // Signed in again through the provider, it goes.
+    // Signed in again through the provider, both go through.
     let fresh = sign_in(&app, &kim).await["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
+    let moving = post(&app, "/api/v1/users/me/email", Some(&fresh), move_to).await;
+    assert_eq!(moving.status(), 202);
     let erased = call(
         &app,
         Method::DELETE,

@@ -92,6 +92,13 @@ test("sign in with an OpenID provider: back signed in, a reload keeps it, the li
   await linked.getByText("Test IdP").waitFor();
   await j.step(ida, "unlinking the last sign-in method refused");
 
+  // She has no password: settings offer to mail a link that sets one, not a change form.
+  assert.equal(await ida.getByLabel("Current password").count(), 0);
+  await ida.getByRole("button", { name: "Email me a link to set a password" }).click();
+  await ida.getByRole("status").filter({ hasText: `We sent a link to ${address}` }).waitFor();
+  await portal.mail(address, "password-reset");
+  await j.step(ida, "link to set a password sent");
+
   // With no password to ask for, her fresh sign-in confirms the erase.
   assert.equal(await ida.getByLabel("Password to delete the account").count(), 0);
   ida.once("dialog", (d) => d.accept());

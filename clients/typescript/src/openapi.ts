@@ -1801,8 +1801,9 @@ export interface components {
         EmailChange: {
             /** Format: email */
             newEmail: string;
-            /** @description The current password: a stolen access token alone does not move the account. */
-            password: string;
+            /** @description The current password: a stolen access token alone does not move the account. An
+             *     account without one leaves it out and must have signed in within the last 10 minutes. */
+            password?: string | null;
         };
         EmailRequest: {
             /** Format: email */
@@ -11036,7 +11037,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `VALIDATION_FAILED`: a bad address, the same one, or a wrong password */
+            /** @description `VALIDATION_FAILED`: a bad address, the same one, or a wrong or missing password */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11047,6 +11048,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or revoked bearer token (`UNAUTHORIZED`, `INVALID_TOKEN`, `TOKEN_REVOKED`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RECENT_SIGN_IN_REQUIRED`: an account without a password signed in more than 10 minutes ago */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

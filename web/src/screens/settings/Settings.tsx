@@ -71,7 +71,34 @@ export function Settings() {
   );
 }
 
+/** An account without a password (a sign-in link or a provider made it) sets one by email. */
+function PasswordSet({ email }: { email: string }) {
+  const [sent, setSent] = useState(false);
+  const [send, busy, error] = useAction(async () => {
+    const { response, error: problem } = await api.POST("/api/v1/auth/forgot-password", { body: { email } });
+    if (!response.ok) throw new Error(problem?.detail ?? "Could not send the link.");
+    setSent(true);
+  });
+  return (
+    <>
+      <h2>Set a password</h2>
+      <p>Your account has no password yet. We can email you a link to set one.</p>
+      <button type="button" onClick={send} disabled={busy}>
+        Email me a link to set a password
+      </button>
+      <ErrorText error={error} />
+      {sent && <Status>We sent a link to {email}.</Status>}
+    </>
+  );
+}
+
 function PasswordChange() {
+  const user = useSession().user;
+  if (user && !user.hasPassword) return <PasswordSet email={user.email} />;
+  return <PasswordForm />;
+}
+
+function PasswordForm() {
   const [currentPassword, setCurrent] = useState("");
   const [newPassword, setNew] = useState("");
   const [done, setDone] = useState(false);
@@ -103,8 +130,11 @@ function EmailChange() {
   const [newEmail, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [sent, setSent] = useState("");
+  // Without a password, the API takes a sign-in of the last 10 minutes as the confirmation.
+  const hasPassword = useSession().user?.hasPassword ?? true;
   const [submit, busy, error] = useAction(async () => {
-    const { response, error: problem } = await api.POST("/api/v1/users/me/email", { body: { newEmail, password } });
+    const body = hasPassword ? { newEmail, password } : { newEmail };
+    const { response, error: problem } = await api.POST("/api/v1/users/me/email", { body });
     if (!response.ok) throw new Error(problem?.detail ?? "Could not start the change.");
     setSent(newEmail);
     setPassword("");
@@ -114,7 +144,9 @@ function EmailChange() {
       <h2>Change email</h2>
       <Form onSubmit={submit} label="Change email">
         <Field label="New email" type="email" required value={newEmail} onInput={(e) => setEmail(e.currentTarget.value)} />
-        <Field label="Password to confirm" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        {hasPassword && (
+          <Field label="Password to confirm" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        )}
         <ErrorText error={error} />
         <button type="submit" disabled={busy}>
           Send confirmation link
