@@ -195,7 +195,12 @@ pub async fn restore(state: &AppState, date: NaiveDate, force: bool) -> anyhow::
         })?;
     let manifest: Manifest = serde_json::from_slice(&manifest)?;
     if !force {
-        for spec in CONTAINERS {
+        // `jobs` holds the app's own timer runs, which a fresh deployment writes within a
+        // minute of starting: they are no data to protect, and the restore overwrites them.
+        for spec in CONTAINERS
+            .iter()
+            .filter(|s| s.name != crate::store::schema::JOBS.name)
+        {
             let page = docs
                 .query(spec.name, None, &Query::default().limit(1), None)
                 .await?;

@@ -10,7 +10,7 @@ use crate::helpers::{Kind, Options, TestApp, fixture, spawn_app, spawn_app_with}
 use crate::http::{eventually, mailbox, problem};
 
 /// A copy of the repository's host.json and functions, with `edit` applied, in a temp folder.
-fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {
+pub fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let mut host: Value =
@@ -24,6 +24,20 @@ fn script_root(edit: impl FnOnce(&mut Value, &Path)) -> tempfile::TempDir {
     edit(&mut host, dir.path());
     std::fs::write(dir.path().join("host.json"), host.to_string()).unwrap();
     dir
+}
+
+/// Marks every timer function of `root` disabled (`"disabled": true`, as the host reads it):
+/// the app then runs no job by itself, and a test runs the ones it wants through the admin door.
+pub fn disable_timers(root: &Path) {
+    for entry in std::fs::read_dir(root.join("functions")).unwrap() {
+        let file = entry.unwrap().path().join("function.json");
+        let mut json: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        if json["bindings"][0]["type"] == "timerTrigger" {
+            json["disabled"] = json!(true);
+            std::fs::write(&file, json.to_string()).unwrap();
+        }
+    }
 }
 
 fn set_function(root: &Path, name: &str, json: Value) {
