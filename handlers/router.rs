@@ -9,6 +9,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -318,8 +319,17 @@ impl Application {
             self.port()
         );
         let app = router(self.state);
+        // Every answer and realtime frame goes out as soon as it is written. With Nagle's
+        // algorithm on (axum leaves it on), a second small write on a connection waits for
+        // the peer's ACK of the first, and a peer that delays its ACK makes that 40 ms: the
+        // tail of the chat fan-out, and of a custom-handler answer written in two parts.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
