@@ -9,8 +9,8 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
+use axum::serve::{ListenerExt, TapIo};
+use tokio::net::{TcpListener, TcpStream};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi;
@@ -319,22 +319,25 @@ impl Application {
             self.port()
         );
         let app = router(self.state);
-        // Every answer and realtime frame goes out as soon as it is written. With Nagle's
-        // algorithm on (axum leaves it on), a second small write on a connection waits for
-        // the peer's ACK of the first, and a peer that delays its ACK makes that 40 ms: the
-        // tail of the chat fan-out, and of a custom-handler answer written in two parts.
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
-            }
-        });
         axum::serve(
-            listener,
+            without_nagle(self.listener),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await
     }
+}
+
+/// The listener's connections with TCP_NODELAY set, so that every answer and realtime frame
+/// goes out as soon as it is written. With Nagle's algorithm on (axum leaves it on), a second
+/// small write on a connection waits for the peer's ACK of the first, and a peer that delays
+/// its ACK makes that 40 ms: it was the tail of the chat fan-out.
+fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
+        }
+    })
 }
 
 async fn shutdown_signal() {
@@ -373,6 +376,18 @@ mod tests {
         })
         .unwrap();
         Application::build(settings).await.unwrap().state().clone()
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_send_without_delay() {
+        use axum::serve::Listener;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut listener = without_nagle(listener);
+        let client = TcpStream::connect(address).await.unwrap();
+        let (accepted, peer) = listener.accept().await;
+        assert_eq!(peer, client.local_addr().unwrap());
+        assert!(accepted.nodelay().unwrap());
     }
 
     #[derive(serde::Deserialize)]
