@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Kind, TestApp, portal as app};
 use crate::http::{
-    PASSWORD, address, admin_auth, call, get, mailbox, mailed_token, post, problem, signup,
+    PASSWORD, address, admin_auth, call, current_session_id, get, mailbox, mailed_token, post,
+    problem, signup,
 };
 
 both!(
@@ -437,20 +438,7 @@ async fn logout_and_sessions(kind: Kind) {
     assert!(items.iter().all(|s| s["ip"] == "127.0.0.1"));
 
     // Ending another session by id.
-    let me2: Value = get(&app, "/api/v1/auth/sessions", &access(&two))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let two_id = me2["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let two_id = current_session_id(&app, &access(&two)).await;
     let deleted = call(
         &app,
         Method::DELETE,

@@ -91,16 +91,8 @@ async fn patch_course(app: &TestApp, admin: &str, id: &str, body: Value) -> reqw
     .await
 }
 
-/// A client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn fetch_media(url: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = no_redirects().get(url);
+async fn fetch_media(app: &TestApp, url: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -194,7 +186,7 @@ async fn a_thumbnail_is_public_through_its_stable_url(kind: Kind) {
     assert_eq!(listed["items"][0]["thumbnailUrl"], url);
 
     // Anonymous: a 302 to a read URL, kept privately for less than the URL lives.
-    let redirect = fetch_media(&absolute(&app, url), None).await;
+    let redirect = fetch_media(&app, &absolute(&app, url), None).await;
     assert_eq!(redirect.status(), StatusCode::FOUND);
     assert_eq!(
         redirect.headers()[header::CACHE_CONTROL],
@@ -214,20 +206,25 @@ async fn a_thumbnail_is_public_through_its_stable_url(kind: Kind) {
     assert_ne!(view["thumbnail"]["status"], "none", "{view}");
     let avatar_url = absolute(&app, shown["instructor"]["avatarUrl"].as_str().unwrap());
     assert_eq!(
-        fetch_media(&avatar_url, None).await.status(),
+        fetch_media(&app, &avatar_url, None).await.status(),
         StatusCode::FOUND
     );
 
     // An asset the course does not reference yet is for its admins only.
     let spare = asset(&app, &root, &course, "image/png", png(8, 8)).await;
     let spare_url = app.url(&format!("/api/v1/courses/{course}/media/{spare}"));
-    problem(fetch_media(&spare_url, None).await, 404, "NOT_FOUND").await;
+    problem(fetch_media(&app, &spare_url, None).await, 404, "NOT_FOUND").await;
     assert_eq!(
-        fetch_media(&spare_url, Some(&root)).await.status(),
+        fetch_media(&app, &spare_url, Some(&root)).await.status(),
         StatusCode::FOUND
     );
     let wrong_course = app.url(&format!("/api/v1/courses/nope/media/{file_id}"));
-    problem(fetch_media(&wrong_course, None).await, 404, "NOT_FOUND").await;
+    problem(
+        fetch_media(&app, &wrong_course, None).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
 }
 
 async fn a_lesson_video_is_for_enrolled_learners_and_seeks(kind: Kind) {
@@ -247,9 +244,9 @@ async fn a_lesson_video_is_for_enrolled_learners_and_seeks(kind: Kind) {
     assert_eq!(patched.status(), 200, "{}", patched.text().await.unwrap());
     let media = app.url(&format!("/api/v1/courses/{course}/media/{video_id}"));
 
-    problem(fetch_media(&media, None).await, 401, "UNAUTHORIZED").await;
+    problem(fetch_media(&app, &media, None).await, 401, "UNAUTHORIZED").await;
     problem(
-        fetch_media(&media, Some(&stranger)).await,
+        fetch_media(&app, &media, Some(&stranger)).await,
         403,
         "NOT_ENROLLED",
     )
@@ -287,7 +284,7 @@ async fn a_lesson_video_is_for_enrolled_learners_and_seeks(kind: Kind) {
             .ends_with(&format!("/media/{pdf_id}"))
     );
 
-    let redirect = fetch_media(&media, Some(&learner)).await;
+    let redirect = fetch_media(&app, &media, Some(&learner)).await;
     assert_eq!(redirect.status(), StatusCode::FOUND);
     let location = redirect.headers()[header::LOCATION]
         .to_str()
@@ -319,7 +316,8 @@ async fn a_lesson_video_is_for_enrolled_learners_and_seeks(kind: Kind) {
     assert_eq!(tail.bytes().await.unwrap().as_ref(), &video[299_000..]);
 
     // A page that sets a player's source asks for the URL as JSON, with its token.
-    let as_json = no_redirects()
+    let as_json = app
+        .client
         .get(&media)
         .bearer_auth(&learner)
         .header(header::ACCEPT, "application/json")
@@ -344,13 +342,13 @@ async fn a_lesson_video_is_for_enrolled_learners_and_seeks(kind: Kind) {
     .await;
     assert_eq!(left.status(), 204);
     problem(
-        fetch_media(&media, Some(&learner)).await,
+        fetch_media(&app, &media, Some(&learner)).await,
         403,
         "NOT_ENROLLED",
     )
     .await;
     assert_eq!(
-        fetch_media(&media, Some(&root)).await.status(),
+        fetch_media(&app, &media, Some(&root)).await.status(),
         StatusCode::FOUND
     );
 }

@@ -23,6 +23,7 @@ pub enum Kind {
 
 pub struct TestApp {
     pub address: String,
+    /// Shows redirects instead of following them, so tests can check where they point.
     pub client: reqwest::Client,
     pub state: AppState,
     /// The app's data folder, removed when the test ends.

@@ -74,6 +74,20 @@ pub async fn json_of(response: Response) -> Value {
     response.json().await.unwrap()
 }
 
+/// The id of the session `token` belongs to, as `GET auth/sessions` marks it `current`.
+pub async fn current_session_id(app: &TestApp, token: &str) -> String {
+    let sessions = json_of(get(app, "/api/v1/auth/sessions", token).await).await;
+    sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// An address unique to this test, so tests sharing the emulators never meet.
 pub fn address(app: &TestApp, who: &str) -> String {
     format!("{who}.{}@example.com", app.unique)

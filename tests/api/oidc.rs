@@ -7,7 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Kind, Options, TestApp, spawn_app_with};
-use crate::http::{PASSWORD, call, get, json_of, mailed_token, post, problem, signup};
+use crate::http::{
+    PASSWORD, call, current_session_id, get, json_of, mailed_token, post, problem, signup,
+};
 use crate::oidc_provider::{self, Browser};
 
 async fn app(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
@@ -24,13 +26,6 @@ async fn app(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
     .await
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// A sign-in begun at the app: the provider's URL and the browser-binding cookie.
 struct Started {
     authorization: String,
@@ -38,7 +33,8 @@ struct Started {
 }
 
 async fn start(app: &TestApp, redirect_to: &str) -> Started {
-    let response = no_redirects()
+    let response = app
+        .client
         .get(app.url(&format!(
             "/api/v1/auth/oidc/test/start?redirectTo={}",
             urlencode(redirect_to)
@@ -67,7 +63,7 @@ fn urlencode(s: &str) -> String {
 async fn callback(app: &TestApp, url: &str, binding: Option<&str>) -> reqwest::Url {
     let url = reqwest::Url::parse(url).unwrap();
     let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-    let mut request = no_redirects().get(app.url(&path));
+    let mut request = app.client.get(app.url(&path));
     if let Some(binding) = binding {
         request = request.header("cookie", binding);
     }
@@ -322,7 +318,8 @@ async fn the_sign_in_code_works_once_and_bad_input_is_a_4xx() {
         "/\\evil.example",
         "evil",
     ] {
-        let response = no_redirects()
+        let response = app
+            .client
             .get(app.url(&format!(
                 "/api/v1/auth/oidc/test/start?redirectTo={}",
                 urlencode(bad)
@@ -332,7 +329,8 @@ async fn the_sign_in_code_works_once_and_bad_input_is_a_4xx() {
             .unwrap();
         problem(response, 400, "VALIDATION_FAILED").await;
     }
-    let unknown = no_redirects()
+    let unknown = app
+        .client
         .get(app.url("/api/v1/auth/oidc/nope/start"))
         .send()
         .await
@@ -473,7 +471,8 @@ async fn a_provider_that_is_down_is_a_fast_503_and_never_touched_at_start() {
     )
     .await;
     let started = std::time::Instant::now();
-    let response = no_redirects()
+    let response = app
+        .client
         .get(app.url("/api/v1/auth/oidc/test/start"))
         .send()
         .await
@@ -493,16 +492,7 @@ async fn an_account_without_a_password_confirms_with_a_fresh_sign_in() {
 
     // Time passes: this session's sign-in is 11 minutes old (moved back in the store, as
     // waiting would). A token from it no longer erases the account.
-    let sessions = json_of(get(&app, "/api/v1/auth/sessions", &token).await).await;
-    let current = sessions["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let current = current_session_id(&app, &token).await;
     let store = app
         .stores()
         .collection::<portal_api::auth::store::SessionDoc>();

@@ -448,10 +448,7 @@ async fn conversation_answers_name_their_people(kind: Kind) {
     } else {
         app.url(&url)
     };
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = &app.client;
     let redirect = no_follow
         .get(&url)
         .bearer_auth(&ann.token)
