@@ -2,31 +2,22 @@
 // Links are real <a href> elements (so they have the link role and work with a middle click);
 // a plain click is turned into pushState.
 import type { AnchorHTMLAttributes, ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { Changes, useChanges } from "./changes";
 
-const listeners = new Set<() => void>();
+const locationChanges = new Changes();
 
 export function navigate(to: string, replace = false): void {
   if (replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
-  for (const l of [...listeners]) l();
+  locationChanges.notify();
   window.scrollTo(0, 0);
 }
 
-window.addEventListener("popstate", () => {
-  for (const l of [...listeners]) l();
-});
+window.addEventListener("popstate", () => locationChanges.notify());
 
 /** The current location; re-renders on navigation. */
 export function useLocation(): { path: string; query: URLSearchParams } {
-  const [, tick] = useState(0);
-  useEffect(() => {
-    const l = () => tick((n) => n + 1);
-    listeners.add(l);
-    // A change between the render and this effect would otherwise be missed.
-    l();
-    return () => void listeners.delete(l);
-  }, []);
+  useChanges(locationChanges);
   return { path: location.pathname, query: new URLSearchParams(location.search) };
 }
 

@@ -2,10 +2,9 @@
 // token lives only inside `Session` (memory); a reload resumes through the httpOnly refresh
 // cookie (`refreshToken: "cookie"`), so nothing is ever written to localStorage.
 import { MfaRequired, Session, type User } from "@portal-api/client";
-import { useEffect, useState } from "preact/hooks";
+import { Changes, useChanges } from "./changes";
 
-type Listener = () => void;
-const listeners = new Set<Listener>();
+const userChanges = new Changes();
 let ready = false;
 
 export const session = new Session({
@@ -29,7 +28,7 @@ export function changed(): void {
   } catch {
     // Storage disabled: every load tries the refresh.
   }
-  for (const l of [...listeners]) l();
+  userChanges.notify();
 }
 
 function hadSession(): boolean {
@@ -98,14 +97,7 @@ export function currentUser(): User | null {
 
 /** The signed-in user (null when signed out) and whether the session has been resumed. */
 export function useSession(): { user: User | null; ready: boolean } {
-  const [, tick] = useState(0);
-  useEffect(() => {
-    const l = () => tick((n) => n + 1);
-    listeners.add(l);
-    // A change between the render and this effect would otherwise be missed.
-    l();
-    return () => void listeners.delete(l);
-  }, []);
+  useChanges(userChanges);
   return { user: currentUser(), ready };
 }
 

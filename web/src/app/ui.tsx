@@ -48,6 +48,20 @@ export function Select({ label, options, ...select }: SelectProps) {
   );
 }
 
+/** An upload's progress bar, `fraction` from 0 to 1; nothing while no upload runs (null). */
+export function UploadProgress({ fraction }: { fraction: number | null }) {
+  if (fraction === null) return null;
+  const percent = Math.round(fraction * 100);
+  return (
+    <label class="field">
+      <span>Upload progress</span>
+      <progress max={100} value={percent}>
+        {percent}%
+      </progress>
+    </label>
+  );
+}
+
 export function ErrorText({ error }: { error: unknown }) {
   if (!error) return null;
   return (

@@ -3,7 +3,15 @@ import type { components } from "@portal-api/client";
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../../app/store";
 import { upload } from "../../app/upload";
-import { ErrorText, formatBytes, formatDate, Select, Status, useAction } from "../../app/ui";
+import {
+  ErrorText,
+  formatBytes,
+  formatDate,
+  Select,
+  Status,
+  UploadProgress,
+  useAction,
+} from "../../app/ui";
 import { Shares } from "./Shares";
 
 type FileView = components["schemas"]["FileView"];
@@ -62,14 +70,7 @@ export function Files() {
           />
         </label>
       </div>
-      {progress !== null && (
-        <label class="field">
-          <span>Upload progress</span>
-          <progress max={100} value={Math.round(progress * 100)}>
-            {Math.round(progress * 100)}%
-          </progress>
-        </label>
-      )}
+      <UploadProgress fraction={progress} />
       {note && <Status>{note}</Status>}
       <ErrorText error={error ?? removeError} />
       {files.length === 0 ? (

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { forget } from "../../app/media";
 import { api, currentUser, setUser, useSession } from "../../app/store";
 import { upload } from "../../app/upload";
-import { Avatar, ErrorText, Field, Form, Status, useAction } from "../../app/ui";
+import { Avatar, ErrorText, Field, Form, Status, UploadProgress, useAction } from "../../app/ui";
 
 export function Profile() {
   const { user } = useSession();
@@ -54,14 +54,7 @@ export function Profile() {
           />
         </label>
       </div>
-      {progress !== null && (
-        <label class="field">
-          <span>Upload progress</span>
-          <progress max={100} value={Math.round(progress * 100)}>
-            {Math.round(progress * 100)}%
-          </progress>
-        </label>
-      )}
+      <UploadProgress fraction={progress} />
       {avatarNote && <Status>{avatarNote}</Status>}
       <ErrorText error={avatarError} />
       <Form onSubmit={save} label="Profile">
