@@ -146,9 +146,12 @@ pub async fn admin_auth(app: &TestApp, name: &str) -> Value {
 
 /// Waits for the outbox to deliver an email of `kind` to `to` and returns the token in it.
 pub async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
-    // Up to 30 s: delivery goes through the outbox, a queue and the emails function, which a
-    // machine busy with the whole suite can take several seconds to reach.
-    for _ in 0..300 {
+    // Delivery goes through the outbox, a queue and the emails function: a second or two. But
+    // a queue send that misses its 2 s deadline (the emulators of a machine busy with the whole
+    // suite) leaves the email to the outbox sweep, which runs every minute and takes records
+    // older than 10 s: up to 70 s, and still not lost. So wait 90 s before calling it lost.
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(90) {
         if let Some(mail) = mailbox(app, to).await.iter().find(|m| m["kind"] == kind) {
             let text = mail["text"].as_str().unwrap();
             let token = text.split("token=").nth(1).expect("a token in the link");
@@ -156,7 +159,13 @@ pub async fn mailed_token(app: &TestApp, to: &str, kind: &str) -> String {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("no {kind} email for {to}");
+    let ready = app
+        .get("/api/readyz")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    panic!("no {kind} email for {to} in 90 s; readyz: {ready}");
 }
 
 /// Polls `probe` every 100 ms until it answers `Some`, for at most `timeout`.
